@@ -1,0 +1,69 @@
+import type { NodeId } from '../fingerprint/ids.js';
+import type { JsonValue } from '../util/json.js';
+import type { Artifact, Outputs } from './artifact.js';
+
+/** Progress a stage reports; the engine turns it into `node-progress` events. */
+export interface Progress {
+  /** 0..1 when known. */
+  readonly fraction?: number;
+  /** Short human text, e.g. `epoch 140/400`. */
+  readonly message?: string;
+  /** Current scalar metrics, e.g. `{ loss: 0.013 }`. */
+  readonly metrics?: Readonly<Record<string, number>>;
+}
+
+/** One upstream node's outputs as a stage sees them. */
+export interface InputNode {
+  readonly nodeId: NodeId;
+  readonly outputs: Outputs;
+}
+
+export interface StageContext<P = JsonValue> {
+  readonly nodeId: NodeId;
+  readonly params: P;
+  /** Per input name, the upstream nodes (one element unless the input gathers). Empty when the stage does not load inputs. */
+  readonly inputs: Readonly<Record<string, readonly InputNode[]>>;
+  /** The pipeline's directory: where `command` stages run and relative paths resolve. */
+  readonly workdir: string;
+  readonly signal: AbortSignal;
+  progress(p: Progress): void;
+  /** A line of log text (shown by reporters, tail kept in the record). */
+  log(line: string): void;
+}
+
+export interface StageResult {
+  readonly outputs: Outputs;
+  /** Small facts to keep in the record (stop reason, stderr tail). */
+  readonly info?: JsonValue;
+}
+
+/** Facts that go into the key besides params and inputs; must be cheap (no heavy imports). */
+export interface StageFacts {
+  readonly runtime?: Readonly<Record<string, JsonValue>>;
+  /** Workspace files (relative to workdir) whose content is part of the key. */
+  readonly files?: readonly string[];
+}
+
+/**
+ * A stage kind: one file under src/stages/ exporting one of these. The engine knows nothing else
+ * about it. `version` is the implementation version: bump it when outputs for the same inputs change.
+ */
+export interface StageDefinition<P = JsonValue> {
+  readonly kind: string;
+  readonly version: number;
+  /** JSON Schema file (under schemas/stages/) for the `with` block. */
+  readonly schema: string;
+  /** `inline`: runs on the main thread (cheap or I/O-bound, e.g. spawns a process); `pool`: a worker thread. */
+  readonly placement: 'inline' | 'pool';
+  /** Whether run() needs upstream artifacts loaded (a `command` stage does not: it reads files). */
+  readonly loadsInputs: boolean;
+  /** Whether the stage executes arbitrary shell commands (remote workers refuse unless allowed). */
+  readonly runsShell?: boolean;
+  facts?(params: P, workdir: string): StageFacts;
+  run(ctx: StageContext<P>): Promise<StageResult>;
+  /** Files to write back into the workspace on a cache hit (a `command` stage's outs). */
+  restore?(params: P): readonly { readonly output: string; readonly path: string }[];
+}
+
+export type AnyStage = StageDefinition<any>;
+export type { Artifact, Outputs };

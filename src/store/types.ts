@@ -1,0 +1,90 @@
+import type { Digest, NodeId, NodeKey } from '../fingerprint/ids.js';
+import type { DType } from '../stages/artifact.js';
+import type { JsonValue } from '../util/json.js';
+import type { FingerprintRecord } from '../fingerprint/key.js';
+
+/** How one output of a finished node is stored: its payload lives under `digest`. */
+export interface OutputRef {
+  readonly digest: Digest;
+  readonly type: 'json' | 'bytes' | 'array';
+  readonly bytes: number;
+  readonly dtype?: DType;
+  readonly shape?: readonly number[];
+  readonly mediaType?: string;
+}
+
+/** The tool-written record of one finished node, stored under its key (the analogue of dvc.lock). */
+export interface NodeRecord {
+  readonly format: 1;
+  readonly key: NodeKey;
+  /** The node that first produced it (records are shared by identical keys across pipelines). */
+  readonly nodeId: NodeId;
+  readonly pipeline: string;
+  readonly fingerprint: FingerprintRecord;
+  readonly outputs: Readonly<Record<string, OutputRef>>;
+  /** Digest of the output manifest: what downstream keys depend on (early cutoff). */
+  readonly outputsDigest: Digest;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  /** Where it ran: `local` or a worker label. */
+  readonly executor: string;
+  /** Small free-form facts from the stage (e.g. stderr tail, stop reason). */
+  readonly info?: JsonValue;
+}
+
+/** The last attempt of a node id in a pipeline: what `plan` compares against to say why. */
+export interface NodeState {
+  readonly nodeId: NodeId;
+  readonly key: NodeKey;
+  readonly fingerprint: FingerprintRecord;
+  readonly status: 'ok' | 'failed';
+  readonly error?: string;
+  readonly at: string;
+}
+
+export interface Lease {
+  readonly owner: string;
+  readonly expiresAt: number;
+}
+
+/**
+ * The store: content-addressed payloads plus records, behind a small interface with one LMDB
+ * implementation and an in-memory one for tests. Writes of a record and its payloads are atomic.
+ */
+export interface Store {
+  readonly location: string;
+  getRecord(key: NodeKey): NodeRecord | undefined;
+  /** Payload bytes, verified against the digest; `undefined` when missing; throws CorruptPayload on mismatch. */
+  getPayload(digest: Digest): Uint8Array | undefined;
+  hasPayload(digest: Digest, bytes: number): boolean;
+  /** Payloads and the record in ONE transaction; resolves once durable. */
+  commit(record: NodeRecord, payloads: ReadonlyMap<Digest, Uint8Array>, state: { pipeline: string; state: NodeState }): Promise<void>;
+  /** Removes a record (e.g. after its payload was found corrupt). */
+  dropRecord(key: NodeKey): Promise<void>;
+  dropPayload(digest: Digest): Promise<void>;
+  getState(pipeline: string, nodeId: NodeId): NodeState | undefined;
+  putState(pipeline: string, state: NodeState): Promise<void>;
+  /** Try to take (or take over an expired) lease; true when this owner holds it now. */
+  acquireLease(key: NodeKey, owner: string, ttlMs: number): Promise<boolean>;
+  renewLease(key: NodeKey, owner: string, ttlMs: number): Promise<boolean>;
+  releaseLease(key: NodeKey, owner: string): Promise<void>;
+  getLease(key: NodeKey): Lease | undefined;
+  listLeases(): Iterable<{ key: NodeKey; lease: Lease }>;
+  listRecords(): Iterable<NodeRecord>;
+  listPayloads(): Iterable<{ digest: Digest; bytes: number }>;
+  listStates(): Iterable<{ pipeline: string; state: NodeState }>;
+  dropState(pipeline: string, nodeId: NodeId): Promise<void>;
+  /** Generic small values (run status for `status --watch`, file-hash memo). */
+  getMeta(key: string): JsonValue | undefined;
+  putMeta(key: string, value: JsonValue | undefined): Promise<void>;
+  /** See writes made by other processes since this one last looked. */
+  refresh(): void;
+  close(): Promise<void>;
+}
+
+export class CorruptPayload extends Error {
+  constructor(readonly digest: Digest, readonly actual: string) {
+    super(`payload ${digest} is corrupt: its content hashes to ${actual}`);
+    this.name = 'CorruptPayload';
+  }
+}
