@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+import { DiagnosticError } from '../diagnostics/diagnostic.js';
+import { formatDiagnostic } from '../diagnostics/print.js';
+import { UnknownTarget } from '../run/select.js';
+import { dagCommand } from './commands/dag.js';
+import { exportCommand } from './commands/export.js';
+import { gcCommand } from './commands/gc.js';
+import { planCommand } from './commands/plan.js';
+import { runCommand } from './commands/run.js';
+import { showCommand } from './commands/show.js';
+import { statusCommand } from './commands/status.js';
+import { UsageError } from './usage.js';
+import { readFileSync } from 'node:fs';
+
+const HELP = `Usage: basin <command> [FILE] [options]
+
+Compiles a YAML pipeline into a content-hashed DAG, runs what changed, and caches every artifact.
+FILE defaults to ./basin.yaml, else pipelines/quick.yaml.
+
+Commands:
+  run       run the pipeline (only what is not cached)
+  plan      what run would do, and why each node would rerun
+  status    per stage: cached, to run, failed; other runs on this cache
+  dag       print the graph (text, mermaid, dot)
+  show      one node's record: key, params, inputs, outputs
+  export    write a node's artifacts as files (.json, .npy)
+  gc        remove what no given pipeline uses from the cache
+
+\`basin <command> --help\` tells more. Exit codes: 0 ok, 1 a stage failed, 2 invalid input, 130 interrupted.`;
+
+type Command = (argv: readonly string[]) => Promise<number> | number;
+const COMMANDS: Record<string, Command> = {
+  run: runCommand,
+  plan: planCommand,
+  status: statusCommand,
+  dag: dagCommand,
+  show: showCommand,
+  export: exportCommand,
+  gc: gcCommand,
+};
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) return runCommand([]);
+  if (name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (name === '--version') {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command "${name}"`, HELP);
+  return command(rest);
+}
+
+function printSource(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof DiagnosticError) {
+      const text = e.diagnostics.map((d) => formatDiagnostic(d, d.location ? printSource(d.location.file) : undefined)).join('\n\n');
+      process.stderr.write(`${text}\n`);
+      process.exitCode = 2;
+    } else if (e instanceof UsageError) {
+      process.stderr.write(`basin: ${e.message}\n${e.help ? `\n${e.help}\n` : ''}`);
+      process.exitCode = 2;
+    } else if (e instanceof UnknownTarget) {
+      process.stderr.write(`basin: ${e.message}\n`);
+      process.exitCode = 2;
+    } else {
+      const err = e instanceof Error ? e : new Error(String(e));
+      process.stderr.write(`basin: internal error: ${err.message}\n${process.env['BASIN_DEBUG'] ? `${err.stack}\n` : 'set BASIN_DEBUG=1 for the stack trace\n'}`);
+      process.exitCode = 70;
+    }
+  },
+);

@@ -1,0 +1,37 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** A mistake on the command line: printed with the command's usage, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string, readonly help?: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** parseArgs with errors turned into UsageError (no stack traces for typos). */
+export function parse<O extends Options>(argv: readonly string[], options: O, help: string) {
+  try {
+    return parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''), help);
+  }
+}
+
+export function intOption(value: string | undefined, name: string, help: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} expects a positive integer, got "${value}"`, help);
+  return n;
+}
+
+/** Common options of commands that read a pipeline and the cache. */
+export const COMMON = {
+  cache: { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
+} as const satisfies Options;
+
+export const COMMON_HELP = `  --cache DIR      the cache (LMDB store); default $BASIN_CACHE, else ./cache
+  -v, --verbose    more detail (cache hits, stage logs, stacks of internal errors)
+  -h, --help       this help`;

@@ -1,0 +1,49 @@
+import type { NodeId } from '../fingerprint/ids.js';
+import type { Outputs } from '../stages/artifact.js';
+import type { InputNode, Progress } from '../stages/types.js';
+import type { JsonValue } from '../util/json.js';
+
+/** Messages between the main thread and a pool worker. */
+export type ToWorker =
+  | {
+      readonly type: 'run';
+      readonly id: number;
+      readonly kind: string;
+      readonly nodeId: NodeId;
+      readonly params: JsonValue;
+      readonly inputs: Readonly<Record<string, readonly InputNode[]>>;
+      readonly workdir: string;
+    }
+  | { readonly type: 'abort'; readonly id: number };
+
+export type FromWorker =
+  | { readonly type: 'progress'; readonly id: number; readonly progress: Progress }
+  | { readonly type: 'log'; readonly id: number; readonly line: string }
+  | { readonly type: 'result'; readonly id: number; readonly outputs: Outputs; readonly info?: JsonValue }
+  | {
+      readonly type: 'error';
+      readonly id: number;
+      /** `stage`: StageFailure; `aborted`: StageAborted; `internal`: anything else. */
+      readonly category: 'stage' | 'aborted' | 'internal';
+      readonly message: string;
+      readonly stack?: string;
+      readonly details?: JsonValue;
+    };
+
+/** Buffers that can be moved rather than copied: whole, non-shared ArrayBuffers only. */
+export function transferables(outputs: Outputs | Readonly<Record<string, readonly InputNode[]>>): ArrayBuffer[] {
+  const seen = new Set<ArrayBuffer>();
+  const visit = (o: Outputs) => {
+    for (const a of Object.values(o)) {
+      if (a.type === 'json') continue;
+      const view = a.data;
+      const buf = view.buffer;
+      if (buf instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buf.byteLength) seen.add(buf);
+    }
+  };
+  for (const v of Object.values(outputs)) {
+    if (Array.isArray(v)) for (const n of v as readonly InputNode[]) visit(n.outputs);
+    else visit(v as Outputs);
+  }
+  return [...seen];
+}

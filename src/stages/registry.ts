@@ -1,0 +1,19 @@
+import { command } from './command.js';
+import { probe } from './probe.js';
+import type { AnyStage } from './types.js';
+
+/**
+ * Every stage kind basin knows. Definitions are cheap to import: a stage that needs a heavy library
+ * (TF.js) imports it inside run(), so planning and fully cached runs never load it.
+ */
+const STAGES: readonly AnyStage[] = [command, probe];
+
+const BY_KIND = new Map(STAGES.map((s) => [s.kind, s]));
+
+export const stageKinds: readonly string[] = STAGES.map((s) => s.kind);
+
+export function stageOf(kind: string): AnyStage {
+  const s = BY_KIND.get(kind);
+  if (!s) throw new Error(`internal error: unknown stage kind ${kind}`);
+  return s;
+}
