@@ -101,7 +101,7 @@ export function formatReason(r: Reason): string {
     case 'input':
       return `input "${r.input}" changed`;
     case 'upstream-pending':
-      return `input "${r.input}" will be recomputed first (${r.upstream.length === 1 ? r.upstream[0] : `${r.upstream.length} nodes`}); this node may still be cut off if it produces identical output`;
+      return `input "${r.input}" will be recomputed first (${r.upstream.length === 1 ? r.upstream[0] : `${r.upstream.length} nodes`})`;
     case 'file':
       return `file ${r.path} ${r.change}`;
     case 'version':

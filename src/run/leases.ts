@@ -1,5 +1,5 @@
 import type { NodeKey } from '../fingerprint/ids.js';
-import { ownerIsDead } from '../store/lease.js';
+import { leaseIsHeld } from '../store/lease.js';
 import type { Store } from '../store/types.js';
 import { sleep } from '../stages/failure.js';
 
@@ -50,8 +50,7 @@ export async function waitForLease(store: Store, key: NodeKey, signal: AbortSign
   for (;;) {
     store.refresh();
     if (store.getRecord(key)) return;
-    const lease = store.getLease(key);
-    if (!lease || lease.expiresAt <= Date.now() || ownerIsDead(lease.owner)) return;
+    if (!leaseIsHeld(store.getLease(key), Date.now())) return;
     try {
       await sleep(POLL_MS, signal);
     } catch {

@@ -3,7 +3,7 @@ import { StageAborted, StageFailure } from '../stages/failure.js';
 import type { InputNode, StageResult } from '../stages/types.js';
 import type { JsonValue } from '../util/json.js';
 import type { TaskHooks } from './executor.js';
-import { transferables, type FromWorker, type ToWorker } from './worker-protocol.js';
+import { inputTransferables, type FromWorker, type ToWorker } from './worker-protocol.js';
 import type { NodeId } from '../fingerprint/ids.js';
 
 /** A failure inside stage code that was not a StageFailure: a bug, with the worker's stack. */
@@ -131,7 +131,7 @@ export class WorkerPool {
       worker.on('exit', onExit);
       hooks.signal.addEventListener('abort', onAbort, { once: true });
       const msg: ToWorker = { type: 'run', id, ...job };
-      worker.postMessage(msg, transferables(job.inputs));
+      worker.postMessage(msg, inputTransferables(job.inputs));
     });
   }
 }

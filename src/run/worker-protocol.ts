@@ -30,20 +30,21 @@ export type FromWorker =
       readonly details?: JsonValue;
     };
 
-/** Buffers that can be moved rather than copied: whole, non-shared ArrayBuffers only. */
-export function transferables(outputs: Outputs | Readonly<Record<string, readonly InputNode[]>>): ArrayBuffer[] {
+/** Buffers of some outputs that can be moved rather than copied: whole, non-shared ArrayBuffers only. */
+export function transferables(outputs: readonly Outputs[]): ArrayBuffer[] {
   const seen = new Set<ArrayBuffer>();
-  const visit = (o: Outputs) => {
+  for (const o of outputs) {
     for (const a of Object.values(o)) {
       if (a.type === 'json') continue;
       const view = a.data;
       const buf = view.buffer;
       if (buf instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buf.byteLength) seen.add(buf);
     }
-  };
-  for (const v of Object.values(outputs)) {
-    if (Array.isArray(v)) for (const n of v as readonly InputNode[]) visit(n.outputs);
-    else visit(v as Outputs);
   }
   return [...seen];
+}
+
+/** The buffers of all loaded inputs of a task. */
+export function inputTransferables(inputs: Readonly<Record<string, readonly InputNode[]>>): ArrayBuffer[] {
+  return transferables(Object.values(inputs).flatMap((nodes) => nodes.map((n) => n.outputs)));
 }

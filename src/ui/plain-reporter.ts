@@ -30,6 +30,7 @@ export function plainReporter(opts: PlainOptions): EventSink {
         if (opts.verbose) out(`cached  ${e.node}`);
         return;
       case 'node-start':
+        lastProgress.set(e.node, Date.now());
         out(`run     ${e.node}  (${e.reasons.map(formatReason).join('; ')})`);
         return;
       case 'node-waiting':

@@ -56,7 +56,7 @@ test('changing one param reruns exactly what reads it, and plan says why', async
   ws.write('basin.yaml', pipeline({ epochs: 20 }));
   const plan = await ws.basin('plan');
   assert.equal(plan.code, 0, plan.stderr);
-  assert.match(plan.stdout, /4 to run, 1 cached/);
+  assert.match(plan.stdout, /9 to run, 1 cached/);
   assert.match(plan.stdout, /run +train\[seed=0,attack=0\] +params changed: value 10 -> 20/);
   assert.match(plan.stdout, /run +hessian\[seed=1,attack=500\] +input "model" will be recomputed first \(train\[seed=1,attack=500\]\)/);
   assert.doesNotMatch(plan.stdout, /run +data/);

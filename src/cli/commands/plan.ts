@@ -53,6 +53,9 @@ export async function planCommand(argv: readonly string[]): Promise<number> {
         lines.push(`  blocked  ${e.node.padEnd(width)}  ${e.message}`);
       }
     }
+    if (entries.some((e) => e.action === 'run' && e.reasons.some((r) => r.code === 'upstream-pending'))) {
+      lines.push('(a node whose input will be recomputed first is still reused if that input comes out byte-identical)');
+    }
     process.stdout.write(`${lines.join('\n')}\n`);
     return count('blocked') ? 1 : 0;
   } finally {

@@ -1,6 +1,6 @@
 import { fileHashMemo } from '../../fingerprint/files.js';
 import { planPipeline } from '../../run/plan.js';
-import { ownerIsDead } from '../../store/lease.js';
+import { leaseIsHeld } from '../../store/lease.js';
 import { cacheDir, openStore, readPipeline } from '../context.js';
 import { COMMON, COMMON_HELP, parse, UsageError } from '../usage.js';
 
@@ -36,7 +36,7 @@ export async function statusCommand(argv: readonly string[]): Promise<number> {
       };
     });
     const now = Date.now();
-    const active = [...store.listLeases()].filter(({ lease }) => lease.expiresAt > now && !ownerIsDead(lease.owner));
+    const active = [...store.listLeases()].filter(({ lease }) => leaseIsHeld(lease, now));
     const owners = [...new Set(active.map((a) => a.lease.owner))];
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ pipeline: pipeline.name, file: pipeline.file, cache: cacheDir(values.cache), stages, running: active.length, owners })}\n`);
