@@ -2,14 +2,8 @@
 import { DiagnosticError } from '../diagnostics/diagnostic.js';
 import { formatDiagnostic } from '../diagnostics/print.js';
 import { UnknownTarget } from '../run/select.js';
-import { dagCommand } from './commands/dag.js';
-import { exportCommand } from './commands/export.js';
-import { gcCommand } from './commands/gc.js';
-import { planCommand } from './commands/plan.js';
-import { runCommand } from './commands/run.js';
-import { showCommand } from './commands/show.js';
-import { statusCommand } from './commands/status.js';
 import { UsageError } from './usage.js';
+import { closest } from '../diagnostics/suggest.js';
 import { readFileSync } from 'node:fs';
 
 const HELP = `Usage: basin <command> [FILE] [options]
@@ -28,20 +22,21 @@ Commands:
 
 \`basin <command> --help\` tells more. Exit codes: 0 ok, 1 a stage failed, 2 invalid input, 130 interrupted.`;
 
-type Command = (argv: readonly string[]) => Promise<number> | number;
-const COMMANDS: Record<string, Command> = {
-  run: runCommand,
-  plan: planCommand,
-  status: statusCommand,
-  dag: dagCommand,
-  show: showCommand,
-  export: exportCommand,
-  gc: gcCommand,
+type Command = (argv: readonly string[]) => Promise<number>;
+/** Each command's module is loaded only when it is the one asked for: start-up stays small. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./commands/run.js')).runCommand,
+  plan: async () => (await import('./commands/plan.js')).planCommand,
+  status: async () => (await import('./commands/status.js')).statusCommand,
+  dag: async () => (await import('./commands/dag.js')).dagCommand,
+  show: async () => (await import('./commands/show.js')).showCommand,
+  export: async () => (await import('./commands/export.js')).exportCommand,
+  gc: async () => (await import('./commands/gc.js')).gcCommand,
 };
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined) return runCommand([]);
+  if (name === undefined) return (await (COMMANDS['run'] as () => Promise<Command>)())([]);
   if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${HELP}\n`);
     return 0;
@@ -51,9 +46,14 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${pkg.version}\n`);
     return 0;
   }
-  const command = COMMANDS[name];
-  if (!command) throw new UsageError(`unknown command "${name}"`, HELP);
-  return command(rest);
+  const load = COMMANDS[name];
+  if (!load) throw new UsageError(`unknown command "${name}"${suggestCommand(name)}`, HELP);
+  return (await load())(rest);
+}
+
+function suggestCommand(name: string): string {
+  const best = closest(name, Object.keys(COMMANDS));
+  return best ? `; did you mean "${best}"?` : '';
 }
 
 function printSource(file: string): string | undefined {

@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { closest } from '../diagnostics/suggest.js';
 
 /** A mistake on the command line: printed with the command's usage, exit code 2. */
 export class UsageError extends Error {
@@ -15,7 +16,14 @@ export function parse<O extends Options>(argv: readonly string[], options: O, he
   try {
     return parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''), help);
+    const err = e as NodeJS.ErrnoException;
+    const unknown = /Unknown option '([^']+)'/.exec(err.message);
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown) {
+      const names = Object.keys(options).map((n) => `--${n}`).concat('--help');
+      const best = closest(unknown[1] as string, names);
+      throw new UsageError(`unknown option ${unknown[1]}${best ? `; did you mean ${best}?` : ''}`, help);
+    }
+    throw new UsageError(err.message, help);
   }
 }
 

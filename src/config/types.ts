@@ -38,6 +38,9 @@ export interface StageSpec {
   readonly foreach?: StageName;
   readonly nodes: readonly NodeId[];
   readonly location: SourceRange;
+  /** Upstream stages by input name, as written (the loader always sets it). */
+  readonly inputs?: Readonly<Record<string, StageName>>;
+  readonly description?: string;
 }
 
 export type MatrixValue = JsonPrimitive;

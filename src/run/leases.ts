@@ -28,9 +28,15 @@ export class Leases {
     return this.store.getLease(key)?.owner ?? 'another run';
   }
 
+  /** Releases the lease unless it is already gone (a commit releases its node's lease itself). */
   async release(key: NodeKey): Promise<void> {
-    this.#held.delete(key);
+    if (!this.#held.delete(key)) return;
     await this.store.releaseLease(key, this.owner);
+  }
+
+  /** The lease was released by another write (the node's commit): stop renewing it. */
+  forget(key: NodeKey): void {
+    this.#held.delete(key);
   }
 
   stop(): void {

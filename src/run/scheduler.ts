@@ -204,10 +204,13 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
         executor: o.executor.name,
         ...(result.info === undefined ? {} : { info: result.info }),
       };
-      await o.store.commit(record, encoded.payloads, {
-        pipeline: o.pipeline.name,
-        state: { nodeId: node.id, key, fingerprint: fp, status: 'ok', at: new Date().toISOString() },
-      });
+      await o.store.commit(
+        record,
+        encoded.payloads,
+        { pipeline: o.pipeline.name, state: { nodeId: node.id, key, fingerprint: fp, status: 'ok', at: new Date().toISOString() } },
+        o.owner,
+      );
+      leases.forget(key); // released by the commit itself
       counts.ran++;
       const unchanged = previousRecord !== undefined && previousRecord.key !== key && previousRecord.outputsDigest === encoded.outputsDigest;
       emit({ type: 'node-done', node: node.id, stage: node.stage, key, durationMs, unchanged });
@@ -223,6 +226,7 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
   } finally {
     o.signal.removeEventListener('abort', onAbort);
     leases.stop();
+    await o.store.flush();
   }
   const status = o.signal.aborted ? 'aborted' : counts.failed > 0 ? 'failed' : 'ok';
   const end: RunSummary = { type: 'run-end', status, ...counts, wallMs: Date.now() - started };

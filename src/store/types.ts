@@ -57,8 +57,14 @@ export interface Store {
   /** Payload bytes, verified against the digest; `undefined` when missing; throws CorruptPayload on mismatch. */
   getPayload(digest: Digest): Uint8Array | undefined;
   hasPayload(digest: Digest, bytes: number): boolean;
-  /** Payloads and the record in ONE transaction; resolves once durable. */
-  commit(record: NodeRecord, payloads: ReadonlyMap<Digest, Uint8Array>, state: { pipeline: string; state: NodeState }): Promise<void>;
+  /**
+   * Payloads, the record and the node state in ONE transaction, which also releases the lease on
+   * the record's key when `leaseOwner` holds it. Resolves once committed: visible to other
+   * processes and safe from a kill of this one. `flush()` waits for the disk as well.
+   */
+  commit(record: NodeRecord, payloads: ReadonlyMap<Digest, Uint8Array>, state: { pipeline: string; state: NodeState }, leaseOwner?: string): Promise<void>;
+  /** Resolves once every committed write is on disk (survives a power loss, not only a kill). */
+  flush(): Promise<void>;
   /** Removes a record (e.g. after its payload was found corrupt). */
   dropRecord(key: NodeKey): Promise<void>;
   dropPayload(digest: Digest): Promise<void>;
@@ -77,9 +83,31 @@ export interface Store {
   /** Generic small values (run status for `status --watch`, file-hash memo). */
   getMeta(key: string): JsonValue | undefined;
   putMeta(key: string, value: JsonValue | undefined): Promise<void>;
+  /**
+   * Removes what a gc plan names, in one transaction, re-checking each item first: records and
+   * states under a held lease stay, states rewritten since the plan stay, payloads that any
+   * remaining record references stay. Returns what was actually removed.
+   */
+  sweep(plan: SweepPlan): Promise<SweepResult>;
   /** See writes made by other processes since this one last looked. */
   refresh(): void;
   close(): Promise<void>;
+}
+
+/** What gc decided to remove, from a snapshot; see `Store.sweep`. */
+export interface SweepPlan {
+  readonly records: readonly NodeKey[];
+  readonly payloads: readonly Digest[];
+  /** `key` is the state's key when planned: a state rewritten since then is kept. */
+  readonly states: readonly { readonly pipeline: string; readonly nodeId: NodeId; readonly key: NodeKey }[];
+}
+
+export interface SweepResult {
+  readonly records: number;
+  readonly payloads: number;
+  readonly states: number;
+  /** Payload bytes plus the stored size of records (approximate: LMDB page overhead not counted). */
+  readonly bytes: number;
 }
 
 export class CorruptPayload extends Error {

@@ -13,7 +13,7 @@ Options:
 
 const FORMATS = ['text', 'mermaid', 'dot'] as const;
 
-export function dagCommand(argv: readonly string[]): number {
+export async function dagCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, { format: { type: 'string' }, nodes: { type: 'boolean' } }, DAG_HELP);
   if (values.help) {
     process.stdout.write(`${DAG_HELP}\n`);
@@ -22,7 +22,7 @@ export function dagCommand(argv: readonly string[]): number {
   if (positionals.length > 1) throw new UsageError(`expected at most one pipeline file, got ${positionals.length}`, DAG_HELP);
   const format = values.format ?? 'text';
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format expects one of ${FORMATS.join(', ')}, got "${format}"`, DAG_HELP);
-  const pipeline = readPipeline(positionals[0]);
+  const pipeline = await readPipeline(positionals[0]);
   process.stdout.write(`${renderDag(pipeline, format as (typeof FORMATS)[number], values.nodes ? 'nodes' : 'stages').trimEnd()}\n`);
   return 0;
 }

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { formatReason } from '../../run/explain.js';
 import { exportOutputs } from '../../store/export.js';
-import { openStore, readPipeline } from '../context.js';
+import { openWorkspace } from '../context.js';
 import { currentRecord } from '../lookup.js';
 import { COMMON, COMMON_HELP, parse, UsageError } from '../usage.js';
 
@@ -24,8 +24,7 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
   if (!target) throw new UsageError('expected a node id, e.g. basin export "train[seed=0]" --out exported/', EXPORT_HELP);
   if (!values.out) throw new UsageError('--out DIR is required', EXPORT_HELP);
   if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`, EXPORT_HELP);
-  const pipeline = readPipeline(file);
-  const store = await openStore(values.cache);
+  const { store, pipeline } = await openWorkspace(file, values.cache);
   try {
     const { entry, record } = await currentRecord(pipeline, store, target, EXPORT_HELP);
     if (!record) {

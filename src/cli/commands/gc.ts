@@ -22,9 +22,10 @@ export async function gcCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${GC_HELP}\n`);
     return 0;
   }
-  const pipelines = (positionals.length ? positionals : [undefined]).map(readPipeline);
   const store = await openStore(values.cache);
   try {
+    const pipelines = [];
+    for (const file of positionals.length ? positionals : [undefined]) pipelines.push(await readPipeline(file, store));
     const memo = await fileHashMemo(store);
     const liveKeys = new Set<NodeKey>();
     const live: { pipeline: string; nodeIds: Set<NodeId> }[] = [];

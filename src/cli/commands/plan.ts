@@ -3,7 +3,7 @@ import { formatReason } from '../../run/explain.js';
 import { planPipeline } from '../../run/plan.js';
 import { resolveTargets, withAncestors } from '../../run/select.js';
 import { plural } from '../../ui/format.js';
-import { openStore, readPipeline } from '../context.js';
+import { openWorkspace } from '../context.js';
 import { COMMON, COMMON_HELP, parse, UsageError } from '../usage.js';
 
 export const PLAN_HELP = `Usage: basin plan [FILE] [options]
@@ -30,11 +30,10 @@ export async function planCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`expected at most one pipeline file, got ${positionals.length}`, PLAN_HELP);
-  const pipeline = readPipeline(positionals[0]);
+  const { store, pipeline } = await openWorkspace(positionals[0], values.cache);
   const only = values.only?.length ? resolveTargets(pipeline, values.only) : undefined;
   const force = resolveTargets(pipeline, values.force ?? []);
   const nodes = only ? withAncestors(pipeline, only) : pipeline.nodes;
-  const store = await openStore(values.cache);
   try {
     const entries = await planPipeline(pipeline, nodes, store, force, await fileHashMemo(store));
     if (values.json) {

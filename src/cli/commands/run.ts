@@ -7,7 +7,7 @@ import { runPipeline } from '../../run/scheduler.js';
 import { resolveTargets, withAncestors } from '../../run/select.js';
 import { jsonReporter } from '../../ui/json-reporter.js';
 import { plainReporter } from '../../ui/plain-reporter.js';
-import { cacheDir, openStore, readPipeline } from '../context.js';
+import { cacheDir, openWorkspace } from '../context.js';
 import { COMMON, COMMON_HELP, intOption, parse, UsageError } from '../usage.js';
 
 export const RUN_HELP = `Usage: basin run [FILE] [options]
@@ -42,7 +42,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`expected at most one pipeline file, got ${positionals.length}`, RUN_HELP);
-  const pipeline = readPipeline(positionals[0]);
+  const { store, pipeline } = await openWorkspace(positionals[0], values.cache);
   const jobs = intOption(values.jobs, 'jobs', RUN_HELP) ?? pipeline.settings.jobs ?? availableParallelism();
   const only = values.only?.length ? resolveTargets(pipeline, values.only) : undefined;
   const force = resolveTargets(pipeline, values.force ?? []);
@@ -50,7 +50,6 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
 
   const write = (t: string) => void process.stdout.write(t);
   const emit: EventSink = values.json ? jsonReporter(write) : plainReporter({ write, verbose: values.verbose ?? false });
-  const store = await openStore(values.cache);
   const executor = new LocalExecutor(store, jobs);
   const controller = new AbortController();
   let interrupts = 0;

@@ -1,6 +1,6 @@
 import { formatReason } from '../../run/explain.js';
 import { formatDuration } from '../../ui/format.js';
-import { openStore, readPipeline } from '../context.js';
+import { openWorkspace } from '../context.js';
 import { currentRecord } from '../lookup.js';
 import { COMMON, COMMON_HELP, parse, UsageError } from '../usage.js';
 
@@ -23,8 +23,7 @@ export async function showCommand(argv: readonly string[]): Promise<number> {
   const [target, file, ...extra] = positionals;
   if (!target) throw new UsageError('expected a node id, e.g. basin show "train[seed=0]"', SHOW_HELP);
   if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`, SHOW_HELP);
-  const pipeline = readPipeline(file);
-  const store = await openStore(values.cache);
+  const { store, pipeline } = await openWorkspace(file, values.cache);
   try {
     const { entry, record } = await currentRecord(pipeline, store, target, SHOW_HELP);
     if (values.json) {

@@ -1,7 +1,7 @@
 import { fileHashMemo } from '../../fingerprint/files.js';
 import { planPipeline } from '../../run/plan.js';
 import { leaseIsHeld } from '../../store/lease.js';
-import { cacheDir, openStore, readPipeline } from '../context.js';
+import { cacheDir, openWorkspace } from '../context.js';
 import { COMMON, COMMON_HELP, parse, UsageError } from '../usage.js';
 
 export const STATUS_HELP = `Usage: basin status [FILE] [options]
@@ -20,8 +20,7 @@ export async function statusCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`expected at most one pipeline file, got ${positionals.length}`, STATUS_HELP);
-  const pipeline = readPipeline(positionals[0]);
-  const store = await openStore(values.cache);
+  const { store, pipeline } = await openWorkspace(positionals[0], values.cache);
   try {
     const entries = await planPipeline(pipeline, pipeline.nodes, store, new Set(), await fileHashMemo(store));
     const stages = pipeline.stages.map((s) => {
