@@ -27,7 +27,7 @@ export interface LoadOptions {
  *
  * Passes: parse (syntax errors stop here) -> schema on the raw document -> stage checks (kinds,
  * references, cycles) -> per stage in dependency order: nodes, input binding, interpolation, and
- * the resolved `with` checked against the kind's schema with defaults applied.
+ * the resolved `with` checked against the kind's schema, with defaults applied.
  */
 export function loadPipeline(file: string, source: string, catalog: KindCatalog, opts: LoadOptions = {}): Result<Pipeline, Diagnostic[]> {
   const parsed = parseSource(file, source);

@@ -48,7 +48,11 @@ export function findCycles<K>(keys: readonly K[], depsOf: (k: K) => Iterable<K>)
   );
   const component = strongComponents(deps);
   const members = new Map<number, number[]>();
-  component.forEach((c, i) => members.set(c, [...(members.get(c) ?? []), i]));
+  component.forEach((c, i) => {
+    const group = members.get(c);
+    if (group) group.push(i);
+    else members.set(c, [i]);
+  });
   const cycles: K[][] = [];
   for (const group of [...members.values()].sort((a, b) => a[0]! - b[0]!)) {
     if (group.length < 2) continue;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Outputs } from './artifact.js';
 import { StageAborted, StageFailure } from './failure.js';
@@ -15,7 +15,7 @@ export interface CommandParams {
   readonly run: string;
   readonly deps: readonly string[];
   readonly outs: readonly string[];
-  readonly env: Readonly<Record<string, string>>;
+  readonly env: Readonly<Record<string, string | number | boolean>>;
 }
 
 const STDERR_TAIL_LINES = 20;
@@ -24,6 +24,8 @@ export const command: StageDefinition<CommandParams> = {
   kind: 'command',
   version: 1,
   schema: 'command.schema.json',
+  // Forking from Node costs milliseconds of synchronous work per process; on a worker thread it
+  // does not stall the scheduler, and forks from several workers overlap.
   placement: 'inline',
   loadsInputs: false,
   runsShell: true,
@@ -67,46 +69,44 @@ interface ExecResult {
 function exec(
   cmd: string,
   cwd: string,
-  env: Readonly<Record<string, string>>,
+  env: Readonly<Record<string, string | number | boolean>>,
   abort: AbortSignal,
   onLine: (line: string) => void,
 ): Promise<ExecResult> {
   return new Promise((resolvePromise, reject) => {
-    mkdir(cwd, { recursive: true }).then(() => {
-      // detached: the command gets its own process group, so an abort kills its children too.
-      const child = spawn('/bin/sh', ['-c', cmd], { cwd, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-      const chunks: Buffer[] = [];
-      const tail: string[] = [];
-      let partial = '';
-      child.stdout.on('data', (c: Buffer) => chunks.push(c));
-      child.stderr.setEncoding('utf8');
-      child.stderr.on('data', (text: string) => {
-        const lines = (partial + text).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) pushLine(line);
-      });
-      const pushLine = (line: string) => {
-        onLine(line);
-        tail.push(line);
-        if (tail.length > STDERR_TAIL_LINES) tail.shift();
-      };
-      const kill = () => {
-        try {
-          if (child.pid) process.kill(-child.pid, 'SIGTERM');
-        } catch {
-          /* already gone */
-        }
-      };
-      abort.addEventListener('abort', kill, { once: true });
-      child.on('error', (e) => {
-        abort.removeEventListener('abort', kill);
-        reject(new StageFailure(`could not start /bin/sh: ${e.message}`));
-      });
-      child.on('close', (code, signal) => {
-        abort.removeEventListener('abort', kill);
-        if (partial) pushLine(partial);
-        resolvePromise({ code, signal, stdout: new Uint8Array(Buffer.concat(chunks)), stderrTail: tail });
-      });
-    }, reject);
+    // detached: the command gets its own process group, so an abort kills its children too.
+    const child = spawn('/bin/sh', ['-c', cmd], { cwd, env: { ...process.env, ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])) }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    const tail: string[] = [];
+    let partial = '';
+    const pushLine = (line: string) => {
+      onLine(line);
+      tail.push(line);
+      if (tail.length > STDERR_TAIL_LINES) tail.shift();
+    };
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) pushLine(line);
+    });
+    const kill = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    };
+    abort.addEventListener('abort', kill, { once: true });
+    child.on('error', (e) => {
+      abort.removeEventListener('abort', kill);
+      reject(new StageFailure(`could not start /bin/sh in ${cwd}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      abort.removeEventListener('abort', kill);
+      if (partial) pushLine(partial);
+      resolvePromise({ code, signal, stdout: new Uint8Array(Buffer.concat(chunks)), stderrTail: tail });
+    });
   });
 }
