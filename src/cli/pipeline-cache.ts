@@ -37,7 +37,7 @@ function compilerDigest(): string {
 
 export function pipelineCacheKey(file: string, source: string): { meta: string; digest: string } {
   const absFile = resolve(file);
-  const digest = createHash('sha256').update(compilerDigest()).update(`\0${absFile}\0${process.cwd()}\0`).update(source).digest('hex');
+  const digest = createHash('sha256').update(compilerDigest()).update(`\0${file}\0${absFile}\0${process.cwd()}\0`).update(source).digest('hex');
   return { meta: `pipeline:${absFile}`, digest };
 }
 

@@ -149,6 +149,12 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
     }
     const restores = stageOf(node.kind).restore?.(node.params) ?? [];
     if (restores.length) await restoreFiles(o.store, check.record, restores, o.pipeline.workdir);
+    // Remember that this node id now stands at this key (e.g. after an edit was reverted), so
+    // the next "why did this rerun" compares against what the user last ran.
+    const state = o.store.getState(o.pipeline.name, node.id);
+    if (state?.key !== key || state.status !== 'ok') {
+      await o.store.putState(o.pipeline.name, { nodeId: node.id, key, fingerprint: check.record.fingerprint, status: 'ok', at: new Date().toISOString() });
+    }
     counts.cached++;
     counts.savedMs += check.record.durationMs;
     emit({ type: 'node-cached', node: node.id, stage: node.stage, key, savedMs: check.record.durationMs });

@@ -115,6 +115,8 @@ test('--force reruns a stage; --only runs a stage and its ancestors', async () =
   ws.write('basin.yaml', pipeline({ epochs: 30 }));
   const only = await ws.run('basin.yaml', '--only', 'train[seed=0,attack=0]');
   assert.deepEqual(only.ran, ['train[seed=0,attack=0]']);
+  // Compared with what last ran here (10, reverted from 20), not with the newest record.
+  assert.deepEqual(only.started[0]?.reasons, [{ code: 'params', changes: [{ path: 'value', from: 10, to: 30 }] }]);
   assert.deepEqual(only.cached, ['data']);
   assert.equal(only.end.ran + only.end.cached, 2);
 });

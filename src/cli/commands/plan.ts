@@ -9,8 +9,8 @@ import { COMMON, COMMON_HELP, parse, UsageError } from '../usage.js';
 export const PLAN_HELP = `Usage: basin plan [FILE] [options]
 
 A dry run: lists every node that \`basin run\` would execute and why (new, which params changed,
-which input or file changed, implementation version, forced, failed before), without running or
-writing anything. Cached nodes are counted; --all lists them too.
+which input or file changed, implementation version, forced, failed before), without running
+anything or changing any result. Cached nodes are counted; --all lists them too.
 
 Options:
   --only STAGE     plan only this stage or node and what it needs (repeatable)
