@@ -18,8 +18,8 @@ export async function currentRecord(
 ): Promise<{ entry: PlanEntry; record?: NodeRecord }> {
   const ids = resolveTargets(pipeline, [target]);
   if (ids.size !== 1) {
-    const some = [...ids].slice(0, 3).join(', ');
-    throw new UsageError(`"${target}" names ${ids.size} nodes (${some}, ...); give one node id`, help);
+    const some = [...ids].slice(0, 3).join(', ') + (ids.size > 3 ? ', ...' : '');
+    throw new UsageError(`"${target}" names ${ids.size} nodes (${some}); give one node id`, help);
   }
   const id = [...ids][0] as NodeId;
   const entries = await planPipeline(pipeline, withAncestors(pipeline, ids), store, new Set(), await fileHashMemo(store));

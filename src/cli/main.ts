@@ -36,7 +36,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined) return (await (COMMANDS['run'] as () => Promise<Command>)())([]);
+  // `basin` alone, or `basin --cache DIR ...`, runs the default pipeline.
+  if (name === undefined || (name.startsWith('-') && !['--help', '-h', '--version'].includes(name))) {
+    return (await (COMMANDS['run'] as () => Promise<Command>)())(argv);
+  }
   if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${HELP}\n`);
     return 0;

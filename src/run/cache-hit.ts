@@ -24,9 +24,10 @@ export async function checkHit(store: Store, key: NodeKey): Promise<HitCheck> {
     } catch (e) {
       if (!(e instanceof CorruptPayload)) throw e;
       problem = `output "${name}" is corrupt in the store (${e.message})`;
-      await store.dropPayload(ref.digest);
     }
     if (problem) {
+      // Drop the payload entry too (whatever is left of it), or the next commit would trust it.
+      await store.dropPayload(ref.digest);
       await store.dropRecord(key);
       return { hit: false, problem };
     }

@@ -124,7 +124,7 @@ class LmdbStore implements Store {
   }
 
   hasPayload(digest: Digest, bytes: number): boolean {
-    return this.payloadSize(digest) === bytes;
+    return this.payloadSize(digest) === bytes && this.payloads.doesExist(digest);
   }
 
   async commit(record: NodeRecord, payloads: ReadonlyMap<Digest, Uint8Array>, state: { pipeline: string; state: NodeState }, leaseOwner?: string): Promise<void> {

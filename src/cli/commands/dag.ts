@@ -1,6 +1,6 @@
 import { renderDag } from '../../graph/render.js';
 import { readPipeline } from '../context.js';
-import { parse, UsageError } from '../usage.js';
+import { COMMON, COMMON_HELP, parse, UsageError } from '../usage.js';
 
 export const DAG_HELP = `Usage: basin dag [FILE] [options]
 
@@ -9,12 +9,12 @@ Prints the pipeline's graph, of stages (default) or of every node.
 Options:
   --format F       text (default), mermaid or dot
   --nodes          one vertex per node instead of per stage
-  -h, --help       this help`;
+${COMMON_HELP}`;
 
 const FORMATS = ['text', 'mermaid', 'dot'] as const;
 
 export async function dagCommand(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { format: { type: 'string' }, nodes: { type: 'boolean' } }, DAG_HELP);
+  const { values, positionals } = parse(argv, { ...COMMON, format: { type: 'string' }, nodes: { type: 'boolean' } }, DAG_HELP);
   if (values.help) {
     process.stdout.write(`${DAG_HELP}\n`);
     return 0;

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { checkHit } from '../../run/cache-hit.js';
 import { formatReason } from '../../run/explain.js';
 import { exportOutputs } from '../../store/export.js';
 import { openWorkspace } from '../context.js';
@@ -30,6 +31,12 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
     if (!record) {
       const why = entry.action === 'run' ? entry.reasons.map(formatReason).join('; ') : entry.action === 'blocked' ? entry.message : '';
       process.stderr.write(`basin: ${entry.node} is not in the cache (${why}); run \`basin run --only "${entry.node}"\` first\n`);
+      return 1;
+    }
+    // Verify before writing anything: a corrupt entry is dropped and reported, never exported.
+    const check = await checkHit(store, record.key);
+    if (!check.hit) {
+      process.stderr.write(`basin: ${entry.node}: ${check.problem ?? 'not in the cache'}; the entry was dropped: run \`basin run --only "${entry.node}"\` to recompute it\n`);
       return 1;
     }
     const written = await exportOutputs(record, store, resolve(values.out));

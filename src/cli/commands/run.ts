@@ -42,8 +42,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`expected at most one pipeline file, got ${positionals.length}`, RUN_HELP);
+  const jobsFlag = intOption(values.jobs, 'jobs', RUN_HELP); // checked before the cache is created
   const { store, pipeline } = await openWorkspace(positionals[0], values.cache);
-  const jobs = intOption(values.jobs, 'jobs', RUN_HELP) ?? pipeline.settings.jobs ?? availableParallelism();
+  const jobs = jobsFlag ?? pipeline.settings.jobs ?? availableParallelism();
   const only = values.only?.length ? resolveTargets(pipeline, values.only) : undefined;
   const force = resolveTargets(pipeline, values.force ?? []);
   const nodes = only ? withAncestors(pipeline, only) : pipeline.nodes;
