@@ -1,4 +1,5 @@
 import type { Pipeline } from '../config/types.js';
+import type { BackendChoice } from '../ml/backend.js';
 import { fileHashMemo } from '../fingerprint/files.js';
 import type { NodeId } from '../fingerprint/ids.js';
 import { planPipeline, type PlanEntry } from '../run/plan.js';
@@ -15,6 +16,7 @@ export async function currentRecord(
   store: Store,
   target: string,
   help: string,
+  backend: BackendChoice,
 ): Promise<{ entry: PlanEntry; record?: NodeRecord }> {
   const ids = resolveTargets(pipeline, [target]);
   if (ids.size !== 1) {
@@ -22,7 +24,7 @@ export async function currentRecord(
     throw new UsageError(`"${target}" names ${ids.size} nodes (${some}); give one node id`, help);
   }
   const id = [...ids][0] as NodeId;
-  const entries = await planPipeline(pipeline, withAncestors(pipeline, ids), store, new Set(), await fileHashMemo(store));
+  const entries = await planPipeline(pipeline, withAncestors(pipeline, ids), store, new Set(), await fileHashMemo(store), backend);
   const entry = entries.find((e) => e.node === id) as PlanEntry;
   return entry.action === 'cached' ? { entry, record: store.getRecord(entry.key) as NodeRecord } : { entry };
 }

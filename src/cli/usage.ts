@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { closest } from '../diagnostics/suggest.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../ml/backend.js';
 
 /** A mistake on the command line: printed with the command's usage, exit code 2. */
 export class UsageError extends Error {
@@ -37,9 +38,21 @@ export function intOption(value: string | undefined, name: string, help: string)
 /** Common options of commands that read a pipeline and the cache. */
 export const COMMON = {
   cache: { type: 'string' },
+  backend: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
 } as const satisfies Options;
 
 export const COMMON_HELP = `  --cache DIR      the cache (LMDB store); default $BASIN_CACHE, else ./cache
+  --backend B      TF.js backend of numeric stages: auto, node, wasm, cpu (default: the
+                   pipeline's settings.backend, else auto); part of their keys
   -v, --verbose    more detail (cache hits, stage logs, stacks of internal errors)
   -h, --help       this help`;
+
+/** --backend, else the pipeline's settings.backend, else auto. */
+export function backendOption(flag: string | undefined, fromPipeline: BackendChoice | undefined, help: string): BackendChoice {
+  if (flag === undefined) return fromPipeline ?? 'auto';
+  if (!(BACKEND_CHOICES as readonly string[]).includes(flag)) {
+    throw new UsageError(`--backend expects one of ${BACKEND_CHOICES.join(', ')}, got "${flag}"`, help);
+  }
+  return flag as BackendChoice;
+}

@@ -27,6 +27,8 @@ export interface PipelineSettings {
   readonly jobs?: number;
   /** Default for --keep-going. */
   readonly keepGoing?: boolean;
+  /** Default for --backend: the TF.js backend numeric stages are keyed and run with. */
+  readonly backend?: 'auto' | 'node' | 'wasm' | 'cpu';
 }
 
 export interface StageSpec {

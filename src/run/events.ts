@@ -27,6 +27,8 @@ export interface RunStartEvent {
   readonly file: string;
   readonly cache: string;
   readonly jobs: number;
+  /** TF.js backend and version, when the pipeline has numeric stages. */
+  readonly runtime?: { readonly backend: string; readonly tfjs: string };
   readonly total: number;
   readonly stages: readonly { readonly name: StageName; readonly nodes: number }[];
 }

@@ -33,9 +33,9 @@ export class LocalExecutor implements Executor {
     }
     const inputs = stage.loadsInputs ? this.#load(task) : {};
     if (stage.placement === 'pool') {
-      return this.#pool.run({ kind: task.kind, nodeId: task.nodeId, params: task.params, inputs, workdir: task.workdir }, hooks);
+      return this.#pool.run({ kind: task.kind, nodeId: task.nodeId, params: task.params, inputs, workdir: task.workdir, runtime: task.runtime }, hooks);
     }
-    return stage.run({ nodeId: task.nodeId, params: task.params, inputs, workdir: task.workdir, ...hooks, signal: hooks.signal });
+    return stage.run({ nodeId: task.nodeId, params: task.params, inputs, workdir: task.workdir, runtime: task.runtime, ...hooks, signal: hooks.signal });
   }
 
   close(): Promise<void> {

@@ -3,6 +3,7 @@ import type { Digest, NodeId } from '../fingerprint/ids.js';
 import { KEY_FORMAT, type FingerprintRecord } from '../fingerprint/key.js';
 import { hashFiles, type FileHashMemo } from '../fingerprint/files.js';
 import { stageOf } from '../stages/registry.js';
+import type { StageEnv } from '../stages/types.js';
 
 /** A file the key depends on does not exist: the node cannot be keyed, let alone run. */
 export class MissingFile extends Error {
@@ -21,12 +22,12 @@ export const PENDING = 'pending' as Digest;
  */
 export async function fingerprintNode(
   node: PlannedNode,
-  workdir: string,
+  env: StageEnv,
   outputsDigestOf: (id: NodeId) => Digest | undefined,
   memo: FileHashMemo,
 ): Promise<{ record: FingerprintRecord; pending: Map<string, NodeId[]> }> {
   const stage = stageOf(node.kind);
-  const facts = stage.facts?.(node.params, workdir) ?? {};
+  const facts = stage.facts?.(node.params, env) ?? {};
   const pending = new Map<string, NodeId[]>();
   const inputs: Record<string, Digest | Digest[]> = {};
   for (const [name, input] of Object.entries(node.inputs)) {
@@ -44,7 +45,7 @@ export async function fingerprintNode(
   }
   let files: Record<string, Digest> = {};
   if (facts.files?.length) {
-    const hashed = await hashFiles([...facts.files], workdir, memo);
+    const hashed = await hashFiles([...facts.files], env.workdir, memo);
     if ('missing' in hashed) throw new MissingFile(String(hashed.missing), node.id);
     files = hashed;
   }

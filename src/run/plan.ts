@@ -1,5 +1,6 @@
 import type { Pipeline, PlannedNode } from '../config/types.js';
 import type { FileHashMemo } from '../fingerprint/files.js';
+import type { BackendChoice } from '../ml/backend.js';
 import type { Digest, NodeId, NodeKey, StageName } from '../fingerprint/ids.js';
 import { nodeKey } from '../fingerprint/key.js';
 import type { Store } from '../store/types.js';
@@ -23,6 +24,7 @@ export async function planPipeline(
   store: Store,
   force: ReadonlySet<NodeId>,
   memo: FileHashMemo,
+  backend: BackendChoice,
 ): Promise<PlanEntry[]> {
   const digests = new Map<NodeId, Digest>();
   const blocked = new Set<NodeId>();
@@ -37,7 +39,7 @@ export async function planPipeline(
     }
     let fp;
     try {
-      fp = await fingerprintNode(node, pipeline.workdir, (id) => digests.get(id), memo);
+      fp = await fingerprintNode(node, { workdir: pipeline.workdir, backend }, (id) => digests.get(id), memo);
     } catch (e) {
       if (!(e instanceof MissingFile)) throw e;
       blocked.add(node.id);

@@ -20,6 +20,7 @@ interface PoolJob {
   readonly params: JsonValue;
   readonly inputs: Readonly<Record<string, readonly InputNode[]>>;
   readonly workdir: string;
+  readonly runtime: Readonly<Record<string, JsonValue>>;
 }
 
 interface Slot {

@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import type { Pipeline, PlannedNode } from '../config/types.js';
 import { encodeOutputs } from '../fingerprint/artifact-codec.js';
 import type { FileHashMemo } from '../fingerprint/files.js';
+import type { BackendChoice } from '../ml/backend.js';
 import type { NodeId, NodeKey } from '../fingerprint/ids.js';
 import { nodeKey, type FingerprintRecord } from '../fingerprint/key.js';
 import { StageAborted, StageFailure } from '../stages/failure.js';
@@ -23,6 +24,8 @@ export interface RunOptions {
   readonly store: Store;
   readonly executor: Executor;
   readonly memo: FileHashMemo;
+  /** The TF.js backend numeric stages are keyed and run with. */
+  readonly backend: BackendChoice;
   /** Maximum number of nodes executing at once. */
   readonly jobs: number;
   /** Run everything independent of a failure instead of stopping new work at the first one. */
@@ -103,7 +106,7 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
 
     let fp: FingerprintRecord;
     try {
-      fp = (await fingerprintNode(node, o.pipeline.workdir, (id) => records.get(id)?.outputsDigest, o.memo)).record;
+      fp = (await fingerprintNode(node, { workdir: o.pipeline.workdir, backend: o.backend }, (id) => records.get(id)?.outputsDigest, o.memo)).record;
     } catch (e) {
       if (e instanceof MissingFile) return fail(node, { reason: 'missing-file', message: e.message });
       throw e;

@@ -31,6 +31,7 @@ async function runTask(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
       params: msg.params,
       inputs: msg.inputs,
       workdir: msg.workdir,
+      runtime: msg.runtime,
       signal: controller.signal,
       progress: (progress) => post({ type: 'progress', id: msg.id, progress }),
       log: (line) => post({ type: 'log', id: msg.id, line }),

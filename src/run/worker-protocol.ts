@@ -13,6 +13,7 @@ export type ToWorker =
       readonly params: JsonValue;
       readonly inputs: Readonly<Record<string, readonly InputNode[]>>;
       readonly workdir: string;
+      readonly runtime: Readonly<Record<string, JsonValue>>;
     }
   | { readonly type: 'abort'; readonly id: number };
 

@@ -1,6 +1,7 @@
 import type { NodeId } from '../fingerprint/ids.js';
 import type { JsonValue } from '../util/json.js';
 import type { Artifact, Outputs } from './artifact.js';
+import type { BackendChoice } from '../ml/backend.js';
 
 /** Progress a stage reports; the engine turns it into `node-progress` events. */
 export interface Progress {
@@ -25,6 +26,8 @@ export interface StageContext<P = JsonValue> {
   readonly inputs: Readonly<Record<string, readonly InputNode[]>>;
   /** The pipeline's directory: where `command` stages run and relative paths resolve. */
   readonly workdir: string;
+  /** The runtime facts in this node's key (e.g. `backend`): a numeric stage loads TF.js for them. */
+  readonly runtime: Readonly<Record<string, JsonValue>>;
   readonly signal: AbortSignal;
   progress(p: Progress): void;
   /** A line of log text (shown by reporters, tail kept in the record). */
@@ -35,6 +38,13 @@ export interface StageResult {
   readonly outputs: Outputs;
   /** Small facts to keep in the record (stop reason, stderr tail). */
   readonly info?: JsonValue;
+}
+
+/** What a stage may consult to state its facts: settings of the run, never the stage's data. */
+export interface StageEnv {
+  readonly workdir: string;
+  /** `settings.backend` of the pipeline or `--backend` (numeric stages resolve it). */
+  readonly backend: BackendChoice;
 }
 
 /** Facts that go into the key besides params and inputs; must be cheap (no heavy imports). */
@@ -59,7 +69,9 @@ export interface StageDefinition<P = JsonValue> {
   readonly loadsInputs: boolean;
   /** Whether the stage executes arbitrary shell commands (remote workers refuse unless allowed). */
   readonly runsShell?: boolean;
-  facts?(params: P, workdir: string): StageFacts;
+  /** Numeric stages compute with TF.js: the run header names the backend when one is present. */
+  readonly numeric?: boolean;
+  facts?(params: P, env: StageEnv): StageFacts;
   run(ctx: StageContext<P>): Promise<StageResult>;
   /** Files to write back into the workspace on a cache hit (a `command` stage's outs). */
   restore?(params: P): readonly { readonly output: string; readonly path: string }[];

@@ -23,7 +23,8 @@ export function plainReporter(opts: PlainOptions): EventSink {
     switch (e.type) {
       case 'run-start': {
         const stages = e.stages.map((s) => (s.nodes > 1 ? `${s.name}×${s.nodes}` : s.name)).join(', ');
-        out(`basin: ${e.pipeline} (${e.file}): ${plural(e.total, 'node')} [${stages}], jobs ${e.jobs}, cache ${e.cache}`);
+        const runtime = e.runtime ? `, TF.js ${e.runtime.tfjs} on ${e.runtime.backend}` : '';
+        out(`basin: ${e.pipeline} (${e.file}): ${plural(e.total, 'node')} [${stages}], jobs ${e.jobs}${runtime}, cache ${e.cache}`);
         return;
       }
       case 'node-cached':

@@ -4,7 +4,7 @@ import { formatReason } from '../../run/explain.js';
 import { exportOutputs } from '../../store/export.js';
 import { openWorkspace } from '../context.js';
 import { currentRecord } from '../lookup.js';
-import { COMMON, COMMON_HELP, parse, UsageError } from '../usage.js';
+import { backendOption, COMMON, COMMON_HELP, parse, UsageError } from '../usage.js';
 
 export const EXPORT_HELP = `Usage: basin export NODE --out DIR [FILE] [options]
 
@@ -27,7 +27,7 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
   if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`, EXPORT_HELP);
   const { store, pipeline } = await openWorkspace(file, values.cache);
   try {
-    const { entry, record } = await currentRecord(pipeline, store, target, EXPORT_HELP);
+    const { entry, record } = await currentRecord(pipeline, store, target, EXPORT_HELP, backendOption(values.backend, pipeline.settings.backend, EXPORT_HELP));
     if (!record) {
       const why = entry.action === 'run' ? entry.reasons.map(formatReason).join('; ') : entry.action === 'blocked' ? entry.message : '';
       process.stderr.write(`basin: ${entry.node} is not in the cache (${why}); run \`basin run --only "${entry.node}"\` first\n`);

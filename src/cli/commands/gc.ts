@@ -3,7 +3,7 @@ import type { NodeId, NodeKey } from '../../fingerprint/ids.js';
 import { planPipeline } from '../../run/plan.js';
 import { collectGarbage } from '../../store/gc.js';
 import { cacheDir, openStore, readPipeline } from '../context.js';
-import { COMMON, COMMON_HELP, parse } from '../usage.js';
+import { backendOption, COMMON, COMMON_HELP, parse } from '../usage.js';
 
 export const GC_HELP = `Usage: basin gc [FILE...] [options]
 
@@ -30,7 +30,7 @@ export async function gcCommand(argv: readonly string[]): Promise<number> {
     const liveKeys = new Set<NodeKey>();
     const live: { pipeline: string; nodeIds: Set<NodeId> }[] = [];
     for (const p of pipelines) {
-      for (const e of await planPipeline(p, p.nodes, store, new Set(), memo)) if (e.action === 'cached') liveKeys.add(e.key);
+      for (const e of await planPipeline(p, p.nodes, store, new Set(), memo, backendOption(values.backend, p.settings.backend, GC_HELP))) if (e.action === 'cached') liveKeys.add(e.key);
       live.push({ pipeline: p.name, nodeIds: new Set(p.nodes.map((n) => n.id)) });
     }
     const dryRun = values['dry-run'] ?? false;

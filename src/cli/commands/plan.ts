@@ -4,7 +4,7 @@ import { planPipeline } from '../../run/plan.js';
 import { resolveTargets, withAncestors } from '../../run/select.js';
 import { plural } from '../../ui/format.js';
 import { openWorkspace } from '../context.js';
-import { COMMON, COMMON_HELP, parse, UsageError } from '../usage.js';
+import { backendOption, COMMON, COMMON_HELP, parse, UsageError } from '../usage.js';
 
 export const PLAN_HELP = `Usage: basin plan [FILE] [options]
 
@@ -35,7 +35,7 @@ export async function planCommand(argv: readonly string[]): Promise<number> {
   const force = resolveTargets(pipeline, values.force ?? []);
   const nodes = only ? withAncestors(pipeline, only) : pipeline.nodes;
   try {
-    const entries = await planPipeline(pipeline, nodes, store, force, await fileHashMemo(store));
+    const entries = await planPipeline(pipeline, nodes, store, force, await fileHashMemo(store), backendOption(values.backend, pipeline.settings.backend, PLAN_HELP));
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ pipeline: pipeline.name, file: pipeline.file, nodes: entries })}\n`);
       return 0;

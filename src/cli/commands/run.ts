@@ -3,12 +3,14 @@ import { fileHashMemo } from '../../fingerprint/files.js';
 import { makeOwner } from '../../store/lease.js';
 import type { EventSink } from '../../run/events.js';
 import { LocalExecutor } from '../../run/local-executor.js';
+import { numericFacts } from '../../ml/backend.js';
+import { stageOf } from '../../stages/registry.js';
 import { runPipeline } from '../../run/scheduler.js';
 import { resolveTargets, withAncestors } from '../../run/select.js';
 import { jsonReporter } from '../../ui/json-reporter.js';
 import { plainReporter } from '../../ui/plain-reporter.js';
 import { cacheDir, openWorkspace } from '../context.js';
-import { COMMON, COMMON_HELP, intOption, parse, UsageError } from '../usage.js';
+import { backendOption, COMMON, COMMON_HELP, intOption, parse, UsageError } from '../usage.js';
 
 export const RUN_HELP = `Usage: basin run [FILE] [options]
 
@@ -45,6 +47,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const jobsFlag = intOption(values.jobs, 'jobs', RUN_HELP); // checked before the cache is created
   const { store, pipeline } = await openWorkspace(positionals[0], values.cache);
   const jobs = jobsFlag ?? pipeline.settings.jobs ?? availableParallelism();
+  const backend = backendOption(values.backend, pipeline.settings.backend, RUN_HELP);
   const only = values.only?.length ? resolveTargets(pipeline, values.only) : undefined;
   const force = resolveTargets(pipeline, values.force ?? []);
   const nodes = only ? withAncestors(pipeline, only) : pipeline.nodes;
@@ -71,6 +74,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       cache: cacheDir(values.cache),
       jobs,
       total: nodes.length,
+      ...(pipeline.stages.some((s) => stageOf(s.kind).numeric) ? { runtime: numericFacts(backend) } : {}),
       stages: pipeline.stages.map((s) => ({ name: s.name, nodes: nodes.filter((n) => n.stage === s.name).length })).filter((s) => s.nodes > 0),
     });
     const summary = await runPipeline({
@@ -79,6 +83,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       store,
       executor,
       memo,
+      backend,
       jobs,
       keepGoing: values['keep-going'] ?? pipeline.settings.keepGoing ?? false,
       force,

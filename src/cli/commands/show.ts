@@ -2,7 +2,7 @@ import { formatReason } from '../../run/explain.js';
 import { formatDuration } from '../../ui/format.js';
 import { openWorkspace } from '../context.js';
 import { currentRecord } from '../lookup.js';
-import { COMMON, COMMON_HELP, parse, UsageError } from '../usage.js';
+import { backendOption, COMMON, COMMON_HELP, parse, UsageError } from '../usage.js';
 
 export const SHOW_HELP = `Usage: basin show NODE [FILE] [options]
 
@@ -25,7 +25,7 @@ export async function showCommand(argv: readonly string[]): Promise<number> {
   if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`, SHOW_HELP);
   const { store, pipeline } = await openWorkspace(file, values.cache);
   try {
-    const { entry, record } = await currentRecord(pipeline, store, target, SHOW_HELP);
+    const { entry, record } = await currentRecord(pipeline, store, target, SHOW_HELP, backendOption(values.backend, pipeline.settings.backend, SHOW_HELP));
     if (values.json) {
       process.stdout.write(`${JSON.stringify(record ? { node: entry.node, cached: true, record } : { node: entry.node, cached: false, plan: entry })}\n`);
       return 0;

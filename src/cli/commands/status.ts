@@ -2,7 +2,7 @@ import { fileHashMemo } from '../../fingerprint/files.js';
 import { planPipeline } from '../../run/plan.js';
 import { leaseIsHeld } from '../../store/lease.js';
 import { cacheDir, openWorkspace } from '../context.js';
-import { COMMON, COMMON_HELP, parse, UsageError } from '../usage.js';
+import { backendOption, COMMON, COMMON_HELP, parse, UsageError } from '../usage.js';
 
 export const STATUS_HELP = `Usage: basin status [FILE] [options]
 
@@ -22,7 +22,7 @@ export async function statusCommand(argv: readonly string[]): Promise<number> {
   if (positionals.length > 1) throw new UsageError(`expected at most one pipeline file, got ${positionals.length}`, STATUS_HELP);
   const { store, pipeline } = await openWorkspace(positionals[0], values.cache);
   try {
-    const entries = await planPipeline(pipeline, pipeline.nodes, store, new Set(), await fileHashMemo(store));
+    const entries = await planPipeline(pipeline, pipeline.nodes, store, new Set(), await fileHashMemo(store), backendOption(values.backend, pipeline.settings.backend, STATUS_HELP));
     const stages = pipeline.stages.map((s) => {
       const mine = entries.filter((e) => e.stage === s.name);
       return {
