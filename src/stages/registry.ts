@@ -1,4 +1,5 @@
 import { command } from './command.js';
+import { dataset } from './dataset.js';
 import { probe } from './probe.js';
 import type { AnyStage } from './types.js';
 
@@ -6,7 +7,7 @@ import type { AnyStage } from './types.js';
  * Every stage kind basin knows. Definitions are cheap to import: a stage that needs a heavy library
  * (TF.js) imports it inside run(), so planning and fully cached runs never load it.
  */
-const STAGES: readonly AnyStage[] = [command, probe];
+const STAGES: readonly AnyStage[] = [command, probe, dataset];
 
 const BY_KIND = new Map(STAGES.map((s) => [s.kind, s]));
 
