@@ -1,0 +1,171 @@
+import type { BackendName } from '../ml/backend.js';
+import { numericFacts } from '../ml/backend.js';
+import type { DatasetMeta } from '../ml/data/types.js';
+import type { LossName } from '../ml/loss.js';
+import type { Activation, InitScheme } from '../ml/mlp.js';
+import type { OptimizerSpec } from '../ml/optim.js';
+import type { TrainData, TrainResult } from '../ml/train-loop.js';
+import type { JsonValue } from '../util/json.js';
+import type { Artifact, Outputs } from './artifact.js';
+import { StageFailure, throwIfAborted } from './failure.js';
+import type { InputNode, StageContext, StageDefinition, StageResult } from './types.js';
+
+/**
+ * The `train` stage: one MLP trained on a dataset node's S plus its first `attack` attack examples
+ * (wrong labels), as docs/science.md "Good and bad minima" describes. The loop is
+ * src/ml/train-loop.ts; this file maps params and artifacts to it and its result to outputs.
+ * schemas/stages/train.schema.json fills every default, so params arrive complete.
+ *
+ * Outputs: `params` float32 [P] (the flat vector, layout in `manifest`), `layer<i>.weight`
+ * float32 [in, out] and `layer<i>.bias` [out] (so `basin export` gives NumPy-loadable weights),
+ * `manifest`, `curves` and `metrics` (JSON). Everything in them is a function of the inputs, the
+ * params and the backend: timings go to the record's info only, so a rerun that reproduces the
+ * same weights leaves downstream nodes cached (early cutoff).
+ */
+export interface TrainParams {
+  readonly model: {
+    readonly hidden: readonly number[];
+    readonly activation: Activation;
+    readonly init: InitScheme;
+    readonly initScale: number;
+  };
+  readonly loss: LossName;
+  readonly optimizer: OptimizerSpec;
+  readonly batchSize: number;
+  readonly attack: number;
+  readonly seed: number | string;
+  readonly maxEpochs: number;
+  readonly tolerance: number;
+  readonly evalEvery: number;
+}
+
+export const train: StageDefinition<TrainParams> = {
+  kind: 'train',
+  version: 1,
+  schema: 'train.schema.json',
+  placement: 'pool',
+  loadsInputs: true,
+  numeric: true,
+  facts(_params, env) {
+    return { runtime: numericFacts(env.backend) };
+  },
+  async run(ctx) {
+    const p = ctx.params;
+    const { data, meta } = trainData(ctx);
+    const backend = ctx.runtime['backend'] as BackendName;
+    // TF.js and the loop load only when a node runs: planning and cached runs never pay for them.
+    const [{ loadTf }, { trainMlp }] = await Promise.all([import('../ml/runtime.js'), import('../ml/train-loop.js')]);
+    const tf = await loadTf(backend);
+    throwIfAborted(ctx.signal);
+    const result = await trainMlp(
+      tf,
+      data,
+      {
+        model: p.model,
+        loss: p.loss,
+        optimizer: p.optimizer,
+        batchSize: p.batchSize,
+        seed: p.seed,
+        maxEpochs: p.maxEpochs,
+        tolerance: p.tolerance,
+        evalEvery: p.evalEvery,
+      },
+      {
+        onEpoch: (e) => {
+          throwIfAborted(ctx.signal);
+          const metrics: Record<string, number> = { loss: e.trainLoss };
+          if (e.trainAcc !== null) metrics['acc'] = e.trainAcc;
+          if (e.attackAcc !== null) metrics['attackAcc'] = e.attackAcc;
+          ctx.progress({ fraction: e.epoch / e.maxEpochs, message: `epoch ${e.epoch}/${e.maxEpochs}`, metrics });
+        },
+      },
+    );
+    const stepsPerSec = result.steps / (result.wallMs / 1000);
+    ctx.log(
+      `${result.stop} after ${result.epochs} epochs (${result.steps} steps, ${(result.wallMs / 1000).toFixed(1)} s, ` +
+        `${stepsPerSec.toFixed(0)} steps/s on ${backend}): train acc ${fmt(result.metrics.trainAcc)}, test acc ${fmt(result.metrics.testAcc)}`,
+    );
+    return {
+      outputs: outputsOf(result, p, meta),
+      info: { stop: result.stop, epochs: result.epochs, steps: result.steps, wallMs: Math.round(result.wallMs), stepsPerSec: Math.round(stepsPerSec), backend },
+    };
+  },
+};
+
+/** The dataset node's arrays as the loop wants them, checked; |A| cut from the attack pool. */
+function trainData(ctx: StageContext<TrainParams>): { data: TrainData; meta: DatasetMeta } {
+  const p = ctx.params;
+  const nodes = ctx.inputs['data'];
+  if (!nodes || nodes.length !== 1) {
+    const names = Object.keys(ctx.inputs);
+    const found = !nodes ? (names.length ? `inputs ${names.join(', ')}` : 'no inputs') : `${nodes.length} nodes under data`;
+    throw new StageFailure(`train needs exactly one dataset node as input \`data\` (found ${found}): write \`inputs: { data: <a dataset stage> }\``);
+  }
+  const node = nodes[0] as InputNode;
+  const metaArtifact = node.outputs['meta'];
+  if (metaArtifact?.type !== 'json' || !node.outputs['x_train']) {
+    throw new StageFailure(`input data (${node.nodeId}) is not a dataset stage: it has no x_train and meta outputs; point \`inputs.data\` at a stage of kind dataset`);
+  }
+  const meta = metaArtifact.value as unknown as DatasetMeta;
+  const regression = meta.task === 'regression';
+  if (regression && p.loss === 'cross-entropy') {
+    throw new StageFailure(`loss cross-entropy needs class labels, but ${node.nodeId} is a regression set (source ${meta.source}): use loss: mse`);
+  }
+  const pool = meta.counts.attack;
+  if (p.attack > pool) {
+    throw new StageFailure(`attack: ${p.attack} asks for more attack examples than ${node.nodeId} has (its attack pool holds ${pool}); lower attack or raise the dataset's attack size`);
+  }
+  const d = meta.features;
+  const x = (name: string) => array(node, name, 'float32') as Float32Array;
+  const y = (name: string) => array(node, name, regression ? 'float32' : 'int32') as Float32Array | Int32Array;
+  const data: TrainData = {
+    task: meta.task,
+    features: d,
+    classes: meta.classes,
+    targetDim: meta.targetDim,
+    train: { x: x('x_train'), y: y('y_train') },
+    // A regression set has no attack pool (p.attack is 0 by the check above).
+    attack: regression ? { x: new Float32Array(0), y: new Float32Array(0) } : { x: x('x_attack').subarray(0, p.attack * d), y: (array(node, 'y_attack', 'int32') as Int32Array).subarray(0, p.attack) },
+    test: { x: x('x_test'), y: y('y_test') },
+  };
+  return { data, meta };
+}
+
+function array(node: InputNode, name: string, dtype: 'float32' | 'int32'): Float32Array | Int32Array {
+  const a = node.outputs[name];
+  if (a?.type !== 'array' || a.dtype !== dtype) {
+    throw new StageFailure(`input data (${node.nodeId}) has no ${dtype} array output ${name}: point \`inputs.data\` at a stage of kind dataset`);
+  }
+  return a.data as Float32Array | Int32Array;
+}
+
+function outputsOf(r: TrainResult, p: TrainParams, meta: DatasetMeta): Outputs {
+  const outputs: Record<string, Artifact> = {
+    params: { type: 'array', dtype: 'float32', shape: [r.params.length], data: r.params },
+    manifest: {
+      type: 'json',
+      value: json({
+        layout: r.layout,
+        activation: p.model.activation,
+        loss: p.loss,
+        task: meta.task,
+        classes: meta.classes,
+        inputShape: meta.inputShape,
+        stop: r.stop,
+        epochs: r.epochs,
+      }),
+    },
+    curves: { type: 'json', value: json(r.curves) },
+    metrics: { type: 'json', value: json(r.metrics) },
+  };
+  r.layout.layers.forEach(({ weight, bias }, i) => {
+    // Copies (slice), not views: each output owns its buffer when it crosses the thread boundary.
+    outputs[`layer${i}.weight`] = { type: 'array', dtype: 'float32', shape: [...weight.shape], data: r.params.slice(weight.offset, weight.offset + size(weight.shape)) };
+    outputs[`layer${i}.bias`] = { type: 'array', dtype: 'float32', shape: [...bias.shape], data: r.params.slice(bias.offset, bias.offset + size(bias.shape)) };
+  });
+  return outputs;
+}
+
+const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+const json = (v: unknown): JsonValue => JSON.parse(JSON.stringify(v)) as JsonValue;
+const fmt = (v: number | null): string => (v === null ? '-' : `${(100 * v).toFixed(1)}%`);
