@@ -7,8 +7,15 @@
  * Both run through the real dataset and train stages, in-process, on one backend. Too slow for the
  * test suite on the project's 2-core machines, so it is a script; it exits 1 when a criterion fails.
  *
- *   npm run build && node dist/test/bench/science-acceptance.js [--backend wasm] [--downsample 2]
- *     [--optimizer adam] [--lr 0.001] [--batch 100] [--max-epochs 300] [--eval-every 1] [--seed 0] [--only clean|attack]
+ *   npm run build && node dist/test/bench/science-acceptance.js [--backend wasm] [--downsample 1]
+ *     [--optimizer adam] [--lr 0.002] [--batch 100] [--max-epochs 600] [--eval-every 1] [--seed 0]
+ *     [--decay-every N --gamma 0.1] [--only clean|attack]
+ *
+ * The defaults are the settings that pass. Measured (wasm, 2 cores, Dec 2026): clean converged after
+ * 107 epochs, test 90.2%, 11 s; |A| = 4000 converged after 288 epochs, S and A 100%, test 20.4%,
+ * 106 s. Other settings tried: SGD lr 0.1 (the stage default) reaches 100% on S but L_S only 2.8e-2
+ * after 300 epochs; with 2x2 downsampled digits (196 inputs) Adam fits A too slowly (99.2% after
+ * 400 epochs at lr 0.003); a step decay of the learning rate slows fitting A further.
  */
 import { parseArgs } from 'node:util';
 import type { NodeId } from '../../src/fingerprint/ids.js';
@@ -21,11 +28,11 @@ import type { JsonValue } from '../../src/util/json.js';
 const { values: o } = parseArgs({
   options: {
     backend: { type: 'string', default: 'wasm' },
-    downsample: { type: 'string', default: '2' },
+    downsample: { type: 'string', default: '1' },
     optimizer: { type: 'string', default: 'adam' },
-    lr: { type: 'string', default: '0.001' },
+    lr: { type: 'string', default: '0.002' },
     batch: { type: 'string', default: '100' },
-    'max-epochs': { type: 'string', default: '300' },
+    'max-epochs': { type: 'string', default: '600' },
     'eval-every': { type: 'string', default: '1' },
     seed: { type: 'string', default: '0' },
     'decay-every': { type: 'string' },
