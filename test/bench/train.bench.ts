@@ -9,7 +9,7 @@
  * Run with `npm run bench` (all benchmarks) or `node dist/test/bench/train.bench.js` after a build.
  *    The machine's own ceiling is printed beside it: the same ratio for a pure CPU loop in 1 vs 2
  *    worker threads (shared virtual cores rarely give 0.5).
- * Environment: BENCH_STEPS (default 300), BENCH_SWEEP_EPOCHS (default 20).
+ * Environment: BENCH_STEPS (default 300), BENCH_SWEEP_EPOCHS (default 60).
  */
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -23,7 +23,7 @@ const CLI = here('../../src/cli/main.js');
 const STEP_BENCH = here('./train-step.bench.js');
 const TORCH_PEER = here('../../../test/bench/torch_peer.py');
 const STEPS = process.env['BENCH_STEPS'] ?? '300';
-const SWEEP_EPOCHS = Number(process.env['BENCH_SWEEP_EPOCHS'] ?? 20);
+const SWEEP_EPOCHS = Number(process.env['BENCH_SWEEP_EPOCHS'] ?? 60);
 
 function basinSteps(hidden: string): number {
   const r = spawnSync(process.execPath, [STEP_BENCH, 'wasm', '--hidden', hidden, '--steps', STEPS], { encoding: 'utf8' });
