@@ -95,14 +95,25 @@ export function mlpForward(tf: TF, layout: MlpLayout, params: Tensor1D, x: Tenso
   if (params.shape[0] !== layout.size) {
     throw new Error(`internal error: MLP expects ${layout.size} parameters, got ${params.shape[0]}`);
   }
+  return tf.tidy(() => {
+    const tensors = layout.layers.flatMap(({ weight, bias }) => {
+      const [fanIn, fanOut] = weight.shape as [number, number];
+      return [tf.reshape(tf.slice(params, [weight.offset], [fanIn * fanOut]), [fanIn, fanOut]), tf.slice(params, [bias.offset], [fanOut])];
+    });
+    return layerForward(tf, layout, tensors, x);
+  });
+}
+
+/**
+ * The same network on per-layer tensors [W0, b0, W1, b1, ...] (the training loop keeps weights per
+ * layer: on wasm every slice of the flat vector copies it whole).
+ */
+export function layerForward(tf: TF, layout: MlpLayout, tensors: readonly Tensor[], x: Tensor2D): Tensor2D {
   const last = layout.layers.length - 1;
   return tf.tidy(() => {
     let h: Tensor2D = x;
-    layout.layers.forEach(({ weight, bias }, l) => {
-      const [fanIn, fanOut] = weight.shape as [number, number];
-      const w = tf.reshape(tf.slice(params, [weight.offset], [fanIn * fanOut]), [fanIn, fanOut]) as Tensor2D;
-      const b = tf.slice(params, [bias.offset], [fanOut]);
-      const z = tf.add(tf.matMul(h, w), b) as Tensor2D;
+    layout.layers.forEach((_, l) => {
+      const z = tf.add(tf.matMul(h, tensors[2 * l] as Tensor2D), tensors[2 * l + 1] as Tensor1D) as Tensor2D;
       h = l === last ? z : (activate(tf, layout.spec.activation, z) as Tensor2D);
     });
     return h;

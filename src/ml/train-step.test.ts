@@ -7,7 +7,8 @@ import { ACTIVATIONS, initParams, mlpForward, mlpLayout } from './mlp.js';
 import { initOptimizerState, optimizerStep, type OptimizerName, type OptimizerSpec } from './optim.js';
 import { Rng } from './rng.js';
 import { loadTf, type TF } from './runtime.js';
-import { disposeTrainee, flatParams, initTrainee, layerForward, trainStep } from './train-step.js';
+import { disposeTrainee, flatParams, initTrainee, trainStep } from './train-step.js';
+import { layerForward } from './mlp.js';
 
 /**
  * The per-layer training step is the flat-vector model, bit for bit: layerForward equals

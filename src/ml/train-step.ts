@@ -1,12 +1,12 @@
 import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs';
 import { lossFn, type LossName } from './loss.js';
-import type { Activation, MlpLayout } from './mlp.js';
+import { layerForward, type MlpLayout } from './mlp.js';
 import { initOptimizerState, optimizerStep, type OptimizerSpec, type OptimizerState } from './optim.js';
 import type { TF } from './runtime.js';
 
 /**
  * The training step, with the parameters held PER LAYER while training. The model is still
- * mlp.ts's: `layerForward` performs exactly mlpForward's ops (same matMul, add and activation, in
+ * mlp.ts's: `layerForward` (mlp.ts) is what mlpForward runs (same matMul, add and activation, in
  * the same order) on the weight tensors mlpForward would slice from the flat vector, so outputs,
  * gradients and updates are bit-identical to training the flat vector (train-step.test.ts checks
  * this for every activation and optimiser); `flatParams` gives the flat vector back.
@@ -44,33 +44,6 @@ export function flatParams(tf: TF, trainee: Trainee): Tensor1D {
 
 export function disposeTrainee(tf: TF, trainee: Trainee): void {
   tf.dispose([...trainee.tensors, ...trainee.states.flatMap((s) => s.slots)]);
-}
-
-/** mlpForward's computation on per-layer tensors [W0, b0, W1, b1, ...]. */
-export function layerForward(tf: TF, layout: MlpLayout, tensors: readonly Tensor[], x: Tensor2D): Tensor2D {
-  const last = layout.layers.length - 1;
-  return tf.tidy(() => {
-    let h: Tensor2D = x;
-    layout.layers.forEach((_, l) => {
-      const z = tf.add(tf.matMul(h, tensors[2 * l] as Tensor2D), tensors[2 * l + 1] as Tensor1D) as Tensor2D;
-      h = l === last ? z : activate(tf, layout.spec.activation, z);
-    });
-    return h;
-  });
-}
-
-/** The activations as mlp.ts applies them. */
-function activate(tf: TF, activation: Activation, z: Tensor2D): Tensor2D {
-  switch (activation) {
-    case 'relu':
-      return tf.relu(z);
-    case 'tanh':
-      return tf.tanh(z);
-    case 'softplus':
-      return tf.softplus(z);
-    case 'sigmoid':
-      return tf.sigmoid(z);
-  }
 }
 
 /**

@@ -1,10 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { StageAborted, StageFailure } from '../stages/failure.js';
-import type { InputNode, StageResult } from '../stages/types.js';
-import type { JsonValue } from '../util/json.js';
+import type { StageResult } from '../stages/types.js';
 import type { TaskHooks } from './executor.js';
 import { inputTransferables, type FromWorker, type ToWorker } from './worker-protocol.js';
-import type { NodeId } from '../fingerprint/ids.js';
 
 /** A failure inside stage code that was not a StageFailure: a bug, with the worker's stack. */
 export class InternalStageError extends Error {
@@ -14,14 +12,8 @@ export class InternalStageError extends Error {
   }
 }
 
-interface PoolJob {
-  readonly kind: string;
-  readonly nodeId: NodeId;
-  readonly params: JsonValue;
-  readonly inputs: Readonly<Record<string, readonly InputNode[]>>;
-  readonly workdir: string;
-  readonly runtime: Readonly<Record<string, JsonValue>>;
-}
+/** A task as the pool runs it: the worker's `run` message without its envelope. */
+type PoolJob = Omit<Extract<ToWorker, { type: 'run' }>, 'type' | 'id'>;
 
 interface Slot {
   readonly worker: Worker;

@@ -8,7 +8,7 @@ import type { TrainData, TrainResult } from '../ml/train-loop.js';
 import type { JsonValue } from '../util/json.js';
 import type { Artifact, Outputs } from './artifact.js';
 import { StageFailure, throwIfAborted } from './failure.js';
-import type { InputNode, StageContext, StageDefinition, StageResult } from './types.js';
+import type { InputNode, StageContext, StageDefinition } from './types.js';
 
 /**
  * The `train` stage: one MLP trained on a dataset node's S plus its first `attack` attack examples
