@@ -100,7 +100,7 @@ export class WorkerPool {
             return;
           case 'result':
             cleanup();
-            resolve(m.info === undefined ? { outputs: m.outputs } : { outputs: m.outputs, info: m.info });
+            resolve(m.result);
             return;
           case 'error':
             cleanup();

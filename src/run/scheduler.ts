@@ -160,7 +160,8 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
     }
     counts.cached++;
     counts.savedMs += check.record.durationMs;
-    emit({ type: 'node-cached', node: node.id, stage: node.stage, key, savedMs: check.record.durationMs });
+    const summary = check.record.summary;
+    emit({ type: 'node-cached', node: node.id, stage: node.stage, key, savedMs: check.record.durationMs, ...(summary ? { summary } : {}) });
     return { status: 'ok', record: check.record };
   }
 
@@ -212,6 +213,7 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
         durationMs,
         executor: o.executor.name,
         ...(result.info === undefined ? {} : { info: result.info }),
+        ...(result.summary === undefined ? {} : { summary: result.summary }),
       };
       await o.store.commit(
         record,
@@ -222,7 +224,7 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
       leases.forget(key); // released by the commit itself
       counts.ran++;
       const unchanged = previousRecord !== undefined && previousRecord.key !== key && previousRecord.outputsDigest === encoded.outputsDigest;
-      emit({ type: 'node-done', node: node.id, stage: node.stage, key, durationMs, unchanged });
+      emit({ type: 'node-done', node: node.id, stage: node.stage, key, durationMs, unchanged, ...(result.summary ? { summary: result.summary } : {}) });
       return { status: 'ok', record };
     } catch (e) {
       if (e instanceof StageAborted || (o.signal.aborted && !(e instanceof StageFailure))) return skip(node, { reason: 'aborted' });

@@ -36,7 +36,7 @@ async function runTask(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
       progress: (progress) => post({ type: 'progress', id: msg.id, progress }),
       log: (line) => post({ type: 'log', id: msg.id, line }),
     });
-    post({ type: 'result', id: msg.id, outputs: result.outputs, info: result.info }, transferables([result.outputs]));
+    post({ type: 'result', id: msg.id, result }, transferables([result.outputs]));
   } catch (e) {
     const category = e instanceof StageFailure ? 'stage' : e instanceof StageAborted ? 'aborted' : 'internal';
     const error = e instanceof Error ? e : new Error(String(e));

@@ -1,6 +1,6 @@
 import type { NodeId } from '../fingerprint/ids.js';
 import type { Outputs } from '../stages/artifact.js';
-import type { InputNode, Progress } from '../stages/types.js';
+import type { InputNode, Progress, StageResult } from '../stages/types.js';
 import type { JsonValue } from '../util/json.js';
 
 /** Messages between the main thread and a pool worker. */
@@ -20,7 +20,7 @@ export type ToWorker =
 export type FromWorker =
   | { readonly type: 'progress'; readonly id: number; readonly progress: Progress }
   | { readonly type: 'log'; readonly id: number; readonly line: string }
-  | { readonly type: 'result'; readonly id: number; readonly outputs: Outputs; readonly info?: JsonValue }
+  | { readonly type: 'result'; readonly id: number; readonly result: StageResult }
   | {
       readonly type: 'error';
       readonly id: number;

@@ -88,6 +88,7 @@ export const train: StageDefinition<TrainParams> = {
     return {
       outputs: outputsOf(result, p, meta),
       info: { stop: result.stop, epochs: result.epochs, steps: result.steps, wallMs: Math.round(result.wallMs), stepsPerSec: Math.round(stepsPerSec), backend },
+      summary: `${result.stop} after ${result.epochs} epochs: S ${fmt(result.metrics.trainAcc)}${result.metrics.attackAcc === null ? '' : `, A ${fmt(result.metrics.attackAcc)}`}, test ${fmt(result.metrics.testAcc)}`,
     };
   },
 };

@@ -38,6 +38,8 @@ export interface StageResult {
   readonly outputs: Outputs;
   /** Small facts to keep in the record (stop reason, stderr tail). */
   readonly info?: JsonValue;
+  /** One short line for people, shown when the node finishes (e.g. `converged in 162 epochs: test 83.1%`). */
+  readonly summary?: string;
 }
 
 /** What a stage may consult to state its facts: settings of the run, never the stage's data. */

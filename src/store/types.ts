@@ -30,6 +30,8 @@ export interface NodeRecord {
   readonly executor: string;
   /** Small free-form facts from the stage (e.g. stderr tail, stop reason). */
   readonly info?: JsonValue;
+  /** The stage's one-line summary for people. */
+  readonly summary?: string;
 }
 
 /** The last attempt of a node id in a pipeline: what `plan` compares against to say why. */

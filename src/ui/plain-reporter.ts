@@ -28,7 +28,7 @@ export function plainReporter(opts: PlainOptions): EventSink {
         return;
       }
       case 'node-cached':
-        if (opts.verbose) out(`cached  ${e.node}`);
+        if (opts.verbose) out(`cached  ${e.node}${e.summary ? `  ${e.summary}` : ''}`);
         return;
       case 'node-start':
         lastProgress.set(e.node, Date.now());
@@ -52,7 +52,7 @@ export function plainReporter(opts: PlainOptions): EventSink {
         return;
       case 'node-done':
         lastProgress.delete(e.node);
-        out(`done    ${e.node}  ${formatDuration(e.durationMs)}${e.unchanged ? '  (output unchanged: downstream stays cached)' : ''}`);
+        out(`done    ${e.node}  ${formatDuration(e.durationMs)}${e.summary ? `  ${e.summary}` : ''}${e.unchanged ? '  (output unchanged: downstream stays cached)' : ''}`);
         return;
       case 'node-failed':
         lastProgress.delete(e.node);
