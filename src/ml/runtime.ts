@@ -42,7 +42,9 @@ const TF_NAME: Record<BackendName, string> = { node: 'tensorflow', wasm: 'wasm',
 
 async function load(backend: BackendName): Promise<TF> {
   return quietly(async () => {
-    const tf = (await import('@tensorflow/tfjs')) as TF;
+    // require, not import(): TF.js ships CommonJS, and importing it as ESM first runs Node's
+    // export scanner over its megabytes of source (about 0.35 s of each worker's start-up).
+    const tf = require('@tensorflow/tfjs') as TF;
     // PROD turns off TF.js's own console.warn calls (the cpu backend's "Hi, looks like you are running
     // TensorFlow.js in Node.js" banner is printed on its first tensor, long after this function).
     tf.env().set('PROD', true);
@@ -67,7 +69,7 @@ async function importNodeBackend(): Promise<void> {
   // step downloads libtensorflow), and the type checker must not require it either.
   const name = '@tensorflow/tfjs-node';
   try {
-    await import(name);
+    require(name);
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
@@ -84,7 +86,7 @@ async function prepareWasm(): Promise<void> {
   } catch {
     throw new StageFailure('backend wasm: @tensorflow/tfjs-backend-wasm is not installed; run npm install, or use --backend cpu');
   }
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
   // In Node the .wasm files are read from disk: a file path prefix ending in '/' works, a URL does not.
   wasm.setWasmPaths(dist);
 }
