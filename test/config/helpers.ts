@@ -11,14 +11,14 @@ export const root = packageRoot();
 
 /** Loads YAML text that must be valid; a failure shows the formatted diagnostics. */
 export function load(yaml: string, file = 'pipelines/test.yaml'): Pipeline {
-  const r = loadPipeline(file, yaml, catalog, { cwd: '/work/project' });
+  const r = loadPipeline(file, yaml, catalog, { cwd: '/home/researcher/project' });
   if (!r.ok) throw new Error(`expected a valid pipeline:\n${formatDiagnostics(r.error, yaml)}`);
   return r.value;
 }
 
 /** Loads YAML text that must be invalid; returns its diagnostics. */
 export function loadErrors(yaml: string, file = 'pipelines/test.yaml'): Diagnostic[] {
-  const r = loadPipeline(file, yaml, catalog, { cwd: '/work/project' });
+  const r = loadPipeline(file, yaml, catalog, { cwd: '/home/researcher/project' });
   if (r.ok) throw new Error('expected diagnostics, but the pipeline loaded');
   return r.error;
 }
