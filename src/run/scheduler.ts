@@ -124,7 +124,9 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
         const holder = await leases.acquire(key);
         if (holder !== undefined) return { status: 'busy', owner: holder };
         try {
-          // Another run may have finished this node while we waited for the slot or the lease.
+          // Another run may have finished this node while we waited for the slot or the lease:
+          // look again, past this process's read snapshot.
+          o.store.refresh();
           const late = forced ? undefined : await cached(node, key);
           return late ?? (await execute(node, key, fp, reasons, records));
         } finally {
