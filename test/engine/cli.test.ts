@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { CLI, collect, type CliResult, Workspace } from './rig.js';
+import { test } from 'node:test';
+import { CLI, collect, type CliResult, Workspace, workspaceWith } from './rig.js';
 
 /**
  * The command line as a user sees it: every command's output, flags, help and exit codes, through
@@ -29,13 +29,7 @@ const COMMANDS = ['run', 'plan', 'status', 'dag', 'show', 'export', 'gc'];
 const DURATION = String.raw`(?:\d+ms|\d+\.\d+s|\d+m\d\ds|\d+h\d\dm)`;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
-const workspaces: Workspace[] = [];
-after(() => workspaces.forEach((w) => w.dispose()));
-function workspace(text = pipeline()): Workspace {
-  const ws = new Workspace().write('basin.yaml', text);
-  workspaces.push(ws);
-  return ws;
-}
+const workspace = (text = pipeline()): Workspace => workspaceWith(text);
 
 /** The CLI with exactly these arguments (no --cache appended); the cache comes from BASIN_CACHE. */
 function raw(ws: Workspace, ...args: string[]): Promise<CliResult> {

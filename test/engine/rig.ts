@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
 import type { RunEvent } from '../../src/run/events.js';
 
 /** The compiled CLI (tests run from dist/test/...). */
@@ -97,4 +98,14 @@ export class RunOutcome {
     if (!e || e.type !== 'run-end') throw new Error(`no run-end event; stderr:\n${this.result.stderr}\nstdout:\n${this.result.stdout}`);
     return e;
   }
+}
+
+const created: Workspace[] = [];
+after(() => created.forEach((w) => w.dispose()));
+
+/** A workspace with this `basin.yaml`, removed when the test file ends. */
+export function workspaceWith(pipeline: string): Workspace {
+  const ws = new Workspace().write('basin.yaml', pipeline);
+  created.push(ws);
+  return ws;
 }

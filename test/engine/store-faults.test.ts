@@ -3,10 +3,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { open, type Database } from 'lmdb';
 import type { RunEvent } from '../../src/run/events.js';
-import { collect, RunOutcome, Workspace } from './rig.js';
+import { collect, RunOutcome, Workspace, workspaceWith } from './rig.js';
 
 /**
  * The cache never serves bad data: a payload damaged or deleted behind basin's back is found on the
@@ -33,13 +33,9 @@ stages:
 
 const ALL = ['gen[seed=1]', 'gen[seed=2]', 'gen[seed=3]', 'post[seed=1]', 'post[seed=2]', 'post[seed=3]', 'total'];
 
-const workspaces: Workspace[] = [];
-after(() => workspaces.forEach((w) => w.dispose()));
-
 /** A workspace whose whole pipeline has run once. */
 async function ranWorkspace(): Promise<Workspace> {
-  const ws = new Workspace().write('basin.yaml', PIPELINE);
-  workspaces.push(ws);
+  const ws = workspaceWith(PIPELINE);
   const r = await ws.run();
   assert.equal(r.code, 0, r.result.stderr);
   assert.deepEqual(r.ran, ALL);
@@ -254,8 +250,7 @@ test('payload bytes gone while its size entry remains: one recompute heals the s
 });
 
 test('a stale lease of a dead process, and an expired one, block nothing', { timeout: 20_000 }, async () => {
-  const ws = new Workspace().write('basin.yaml', PIPELINE);
-  workspaces.push(ws);
+  const ws = workspaceWith(PIPELINE);
   // Key a root node before anything ran, and (after running only gen[seed=1]) a downstream one.
   const root = await show(ws, 'gen[seed=2]');
   assert.equal(root.cached, false);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { loadPipeline } from '../../src/config/load.js';
 import { catalogFromSchemaDir } from '../../src/config/schema-catalog.js';
 import type { NodeId } from '../../src/fingerprint/ids.js';
@@ -13,7 +13,7 @@ import { StageAborted, StageFailure } from '../../src/stages/failure.js';
 import { train, type TrainParams } from '../../src/stages/train.js';
 import type { Progress, StageContext } from '../../src/stages/types.js';
 import type { JsonValue } from '../../src/util/json.js';
-import { Workspace } from '../engine/rig.js';
+import { Workspace, workspaceWith } from '../engine/rig.js';
 
 /**
  * The `train` stage: its schema (every default filled, nested blocks too), the stage run
@@ -190,13 +190,7 @@ stages:
       maxEpochs: 20
 `;
 const NODES = ['train[seed=0,attack=0]', 'train[seed=0,attack=40]', 'train[seed=1,attack=0]', 'train[seed=1,attack=40]'];
-const workspaces: Workspace[] = [];
-after(() => workspaces.forEach((w) => w.dispose()));
-function workspace(text = pipeline()): Workspace {
-  const ws = new Workspace().write('basin.yaml', text);
-  workspaces.push(ws);
-  return ws;
-}
+const workspace = (text = pipeline()): Workspace => workspaceWith(text);
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const npyShape = (path: string) => {
   const npy = readFileSync(path);
