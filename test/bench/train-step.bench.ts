@@ -7,6 +7,12 @@
  *
  * --flat times the alternative the loop does not use: differentiating mlpForward with respect to
  * the flat parameter vector (same numbers, slower on wasm; see src/ml/train-step.ts).
+ *
+ * --floor times only the kernel work no training step can avoid: for each layer, the forward
+ * product x W and the weight-gradient product x^T g (x transposed once, untransposed multiply, as
+ * the BatchMatMul gradient fix does), plus the input-gradient product g W^T for every layer but the
+ * first. Nothing else (no activation, loss, optimiser, upload or tidy): an upper bound on the steps/s
+ * any TF.js training step can reach on this backend.
  */
 import { parseArgs } from 'node:util';
 import type { BackendName } from '../../src/ml/backend.js';
@@ -21,7 +27,7 @@ import { initTrainee, trainStep, type Trainee } from '../../src/ml/train-step.js
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { optimizer: { type: 'string', default: 'sgd' }, hidden: { type: 'string', default: '100' }, steps: { type: 'string', default: '300' }, batch: { type: 'string', default: '128' }, flat: { type: 'boolean', default: false } },
+  options: { floor: { type: 'boolean', default: false }, optimizer: { type: 'string', default: 'sgd' }, hidden: { type: 'string', default: '100' }, steps: { type: 'string', default: '300' }, batch: { type: 'string', default: '128' }, flat: { type: 'boolean', default: false } },
 });
 const backend = (positionals[0] ?? 'wasm') as BackendName;
 const hidden = values.hidden.split(',').map(Number);
@@ -63,6 +69,24 @@ function flatStep(x: Tensor2D, y: Tensor2D): void {
 }
 const order = rng.permutation(n);
 
+/** The unavoidable matrix products of one step on the batch xb (see --floor above). */
+function floorStep(xb: Tensor2D): void {
+  tf.tidy(() => {
+    let a: Tensor2D = xb;
+    const weights = current.tensors.filter((_, i) => i % 2 === 0) as Tensor2D[];
+    const outs: Tensor2D[] = [];
+    for (const w of weights) {
+      outs.push(a);
+      a = tf.matMul(a, w);
+    }
+    let g = a;
+    for (let l = weights.length - 1; l >= 0; l--) {
+      tf.matMul(tf.transpose(outs[l] as Tensor2D), g);
+      if (l > 0) g = tf.matMul(g, tf.transpose(weights[l] as Tensor2D));
+    }
+  });
+}
+
 function run(count: number): number {
   const t0 = performance.now();
   for (let i = 0; i < count; i++) {
@@ -74,7 +98,8 @@ function run(count: number): number {
     });
     const xb = tf.tensor2d(bx, [batch, 784]);
     const yb = tf.tensor2d(by, [batch, 10]);
-    if (values.flat) flatStep(xb, yb);
+    if (values.floor) floorStep(xb);
+    else if (values.flat) flatStep(xb, yb);
     else current = trainStep(tf, layout, 'cross-entropy', spec, spec.lr, current, xb, yb);
     tf.dispose([xb, yb]);
   }
@@ -87,5 +112,5 @@ const ms = run(steps);
 const perSec = (steps / ms) * 1000;
 const gflops = (6 * layout.size * batch * perSec) / 1e9;
 console.log(
-  `${backend} ${values.optimizer}${values.flat ? ' (flat)' : ''} 784-${hidden.join('-')}-10 batch ${batch}: ${perSec.toFixed(1)} steps/s (${(ms / steps).toFixed(2)} ms/step, ${gflops.toFixed(1)} GFLOP/s), tensors ${tf.memory().numTensors}`,
+  `${backend} ${values.floor ? 'kernel floor' : values.optimizer}${values.flat ? ' (flat)' : ''} 784-${hidden.join('-')}-10 batch ${batch}: ${perSec.toFixed(1)} steps/s (${(ms / steps).toFixed(2)} ms/step, ${gflops.toFixed(1)} GFLOP/s), tensors ${tf.memory().numTensors}`,
 );

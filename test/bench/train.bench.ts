@@ -6,6 +6,8 @@
  *    target: basin >= 0.5x PyTorch per model.
  * 2. a sweep of 8 models through the real CLI with 1 worker and with 2 workers; target: the
  *    2-worker wall time is at most 0.55x the 1-worker one.
+ * Beside each, the kernel floor: steps/s of the matrix products alone (train-step.bench.ts --floor),
+ *    the most any TF.js step on this backend can reach.
  * Run with `npm run bench` (all benchmarks) or `node dist/test/bench/train.bench.js` after a build.
  *    The machine's own ceiling is printed beside it: the same ratio for a pure CPU loop in 1 vs 2
  *    worker threads (shared virtual cores rarely give 0.5).
@@ -25,8 +27,8 @@ const TORCH_PEER = here('../../../test/bench/torch_peer.py');
 const STEPS = process.env['BENCH_STEPS'] ?? '300';
 const SWEEP_EPOCHS = Number(process.env['BENCH_SWEEP_EPOCHS'] ?? 60);
 
-function basinSteps(hidden: string): number {
-  const r = spawnSync(process.execPath, [STEP_BENCH, 'wasm', '--hidden', hidden, '--steps', STEPS], { encoding: 'utf8' });
+function basinSteps(hidden: string, floor = false): number {
+  const r = spawnSync(process.execPath, [STEP_BENCH, 'wasm', '--hidden', hidden, '--steps', STEPS, ...(floor ? ['--floor'] : [])], { encoding: 'utf8' });
   const m = /: ([0-9.]+) steps\/s/.exec(r.stdout);
   if (r.status !== 0 || !m) throw new Error(`step benchmark failed:\n${r.stdout}\n${r.stderr}`);
   return Number(m[1]);
@@ -90,12 +92,16 @@ async function parallelCeiling(): Promise<number> {
 
 const py = python();
 console.log(`basin training benchmark: wasm, batch 128, SGD (PyTorch peer: ${py ? `${py}, 1 thread` : 'not available'})`);
-console.log(`${'model'.padEnd(20)} ${'basin steps/s'.padStart(14)} ${'PyTorch'.padStart(10)} ${'basin/PyTorch'.padStart(14)} ${'target'.padStart(8)}`);
+console.log('kernel floor: the matrix products alone that any TF.js step must run (train-step.bench.ts --floor)');
+console.log(`${'model'.padEnd(20)} ${'basin steps/s'.padStart(14)} ${'PyTorch'.padStart(10)} ${'basin/PyTorch'.padStart(14)} ${'target'.padStart(8)} ${'floor steps/s'.padStart(14)} ${'floor/PyTorch'.padStart(14)}`);
 for (const [hidden, widths] of [['100', '784,100,10'], ['512,512', '784,512,512,10']] as const) {
   const mine = basinSteps(hidden);
+  const floor = basinSteps(hidden, true);
   const peer = py ? torchSteps(py, widths) : undefined;
-  const ratio = peer ? (mine / peer).toFixed(2) : '-';
-  console.log(`${widths.replaceAll(',', '-').padEnd(20)} ${mine.toFixed(1).padStart(14)} ${(peer?.toFixed(1) ?? '-').padStart(10)} ${ratio.padStart(14)} ${'>= 0.5'.padStart(8)}`);
+  const ratio = (v: number) => (peer ? (v / peer).toFixed(2) : '-');
+  console.log(
+    `${widths.replaceAll(',', '-').padEnd(20)} ${mine.toFixed(1).padStart(14)} ${(peer?.toFixed(1) ?? '-').padStart(10)} ${ratio(mine).padStart(14)} ${'>= 0.5'.padStart(8)} ${floor.toFixed(1).padStart(14)} ${ratio(floor).padStart(14)}`,
+  );
 }
 const one = sweepSeconds(1);
 const two = sweepSeconds(2);
