@@ -1,5 +1,6 @@
 import { command } from './command.js';
 import { dataset } from './dataset.js';
+import { hessian } from './hessian.js';
 import { probe } from './probe.js';
 import { train } from './train.js';
 import type { AnyStage } from './types.js';
@@ -8,7 +9,7 @@ import type { AnyStage } from './types.js';
  * Every stage kind basin knows. Definitions are cheap to import: a stage that needs a heavy library
  * (TF.js) imports it inside run(), so planning and fully cached runs never load it.
  */
-const STAGES: readonly AnyStage[] = [command, probe, dataset, train];
+const STAGES: readonly AnyStage[] = [command, probe, dataset, train, hessian];
 
 const BY_KIND = new Map(STAGES.map((s) => [s.kind, s]));
 

@@ -8,7 +8,8 @@ import type { TrainData, TrainResult } from '../ml/train-loop.js';
 import type { JsonValue } from '../util/json.js';
 import type { Artifact, Outputs } from './artifact.js';
 import { StageFailure, throwIfAborted } from './failure.js';
-import type { InputNode, StageContext, StageDefinition } from './types.js';
+import { arrayOutput, datasetInput } from './inputs.js';
+import type { StageContext, StageDefinition } from './types.js';
 
 /**
  * The `train` stage: one MLP trained on a dataset node's S plus its first `attack` attack examples
@@ -41,11 +42,13 @@ export interface TrainParams {
 
 export const train: StageDefinition<TrainParams> = {
   kind: 'train',
-  version: 1,
+  // 2: the manifest records `attack` (how many attack examples the model was trained on).
+  version: 2,
   schema: 'train.schema.json',
   placement: 'pool',
   loadsInputs: true,
   numeric: true,
+  headline: 'metrics',
   facts(_params, env) {
     return { runtime: numericFacts(env.backend) };
   },
@@ -96,18 +99,7 @@ export const train: StageDefinition<TrainParams> = {
 /** The dataset node's arrays as the loop wants them, checked; |A| cut from the attack pool. */
 function trainData(ctx: StageContext<TrainParams>): { data: TrainData; meta: DatasetMeta } {
   const p = ctx.params;
-  const nodes = ctx.inputs['data'];
-  if (!nodes || nodes.length !== 1) {
-    const names = Object.keys(ctx.inputs);
-    const found = !nodes ? (names.length ? `inputs ${names.join(', ')}` : 'no inputs') : `${nodes.length} nodes under data`;
-    throw new StageFailure(`train needs exactly one dataset node as input \`data\` (found ${found}): write \`inputs: { data: <a dataset stage> }\``);
-  }
-  const node = nodes[0] as InputNode;
-  const metaArtifact = node.outputs['meta'];
-  if (metaArtifact?.type !== 'json' || !node.outputs['x_train']) {
-    throw new StageFailure(`input data (${node.nodeId}) is not a dataset stage: it has no x_train and meta outputs; point \`inputs.data\` at a stage of kind dataset`);
-  }
-  const meta = metaArtifact.value as unknown as DatasetMeta;
+  const { node, meta } = datasetInput(ctx, 'train');
   const regression = meta.task === 'regression';
   if (regression && p.loss === 'cross-entropy') {
     throw new StageFailure(`loss cross-entropy needs class labels, but ${node.nodeId} is a regression set (source ${meta.source}): use loss: mse`);
@@ -117,8 +109,8 @@ function trainData(ctx: StageContext<TrainParams>): { data: TrainData; meta: Dat
     throw new StageFailure(`attack: ${p.attack} asks for more attack examples than ${node.nodeId} has (its attack pool holds ${pool}); lower attack or raise the dataset's attack size`);
   }
   const d = meta.features;
-  const x = (name: string) => array(node, name, 'float32') as Float32Array;
-  const y = (name: string) => array(node, name, regression ? 'float32' : 'int32') as Float32Array | Int32Array;
+  const x = (name: string) => arrayOutput(node, name, 'float32', 'data', 'dataset') as Float32Array;
+  const y = (name: string) => arrayOutput(node, name, regression ? 'float32' : 'int32', 'data', 'dataset') as Float32Array | Int32Array;
   const data: TrainData = {
     task: meta.task,
     features: d,
@@ -126,18 +118,10 @@ function trainData(ctx: StageContext<TrainParams>): { data: TrainData; meta: Dat
     targetDim: meta.targetDim,
     train: { x: x('x_train'), y: y('y_train') },
     // A regression set has no attack pool (p.attack is 0 by the check above).
-    attack: regression ? { x: new Float32Array(0), y: new Float32Array(0) } : { x: x('x_attack').subarray(0, p.attack * d), y: (array(node, 'y_attack', 'int32') as Int32Array).subarray(0, p.attack) },
+    attack: regression ? { x: new Float32Array(0), y: new Float32Array(0) } : { x: x('x_attack').subarray(0, p.attack * d), y: (arrayOutput(node, 'y_attack', 'int32', 'data', 'dataset') as Int32Array).subarray(0, p.attack) },
     test: { x: x('x_test'), y: y('y_test') },
   };
   return { data, meta };
-}
-
-function array(node: InputNode, name: string, dtype: 'float32' | 'int32'): Float32Array | Int32Array {
-  const a = node.outputs[name];
-  if (a?.type !== 'array' || a.dtype !== dtype) {
-    throw new StageFailure(`input data (${node.nodeId}) has no ${dtype} array output ${name}: point \`inputs.data\` at a stage of kind dataset`);
-  }
-  return a.data as Float32Array | Int32Array;
 }
 
 function outputsOf(r: TrainResult, p: TrainParams, meta: DatasetMeta): Outputs {
@@ -154,6 +138,8 @@ function outputsOf(r: TrainResult, p: TrainParams, meta: DatasetMeta): Outputs {
         inputShape: meta.inputShape,
         stop: r.stop,
         epochs: r.epochs,
+        // The training set was S plus the first `attack` examples of the pool (hessian: `train+attack`).
+        attack: p.attack,
       }),
     },
     curves: { type: 'json', value: json(r.curves) },

@@ -73,6 +73,8 @@ export interface StageDefinition<P = JsonValue> {
   readonly runsShell?: boolean;
   /** Numeric stages compute with TF.js: the run header names the backend when one is present. */
   readonly numeric?: boolean;
+  /** The JSON output `basin show` prints as the node's results (e.g. `metrics`). */
+  readonly headline?: string;
   facts?(params: P, env: StageEnv): StageFacts;
   run(ctx: StageContext<P>): Promise<StageResult>;
   /** Files to write back into the workspace on a cache hit (a `command` stage's outs). */

@@ -1,0 +1,205 @@
+import type { BackendName } from '../ml/backend.js';
+import { numericFacts } from '../ml/backend.js';
+import type { LossName } from '../ml/loss.js';
+import type { MlpLayout, MlpSpec } from '../ml/mlp.js';
+import { Rng } from '../ml/rng.js';
+import type { JsonValue } from '../util/json.js';
+import type { Artifact, Outputs } from './artifact.js';
+import { StageAborted, StageFailure, throwIfAborted } from './failure.js';
+import { arrayOutput, datasetInput, jsonOutput, singleInput } from './inputs.js';
+import type { StageContext, StageDefinition } from './types.js';
+
+/**
+ * The `hessian` stage: the curvature of a trained model's mean loss over a fixed example set, as
+ * docs/science.md "Metrics per trained model" asks. Products are src/ml/hvp.ts (exact, float32 on
+ * TF.js); the estimators are src/ml/linalg/ (float64); this file wires params, inputs, progress and
+ * outputs, and is the one place that says how exact each number is (see `spectrum` below).
+ *
+ * Outputs: `spectrum` (JSON, everything below), `slq_nodes` and `slq_weights` (float64 [runs,
+ * steps]; a run that exhausted its Krylov space early is padded with NaN nodes of weight 0), and
+ * `dense_eigenvalues` (float64 [d], ascending) when the dense Hessian was built. Timings go to the
+ * record's info only, so identical numbers keep downstream nodes cached.
+ */
+export interface HessianParams {
+  readonly examples: 'train' | 'train+attack';
+  readonly subset: number;
+  readonly chunk: number;
+  readonly seed: number | string;
+  readonly topK: number;
+  readonly bottom: number;
+  readonly lanczos: { readonly maxSteps: number; readonly tol: number };
+  readonly hutchinson: number;
+  readonly hutchpp: number;
+  readonly slq: { readonly runs: number; readonly steps: number };
+  readonly deltas: readonly number[];
+  readonly dense: 'auto' | 'force' | 'off';
+  readonly denseMaxParams: number;
+  readonly gaussNewton: boolean;
+}
+
+/** What the model input provides (the train stage's `manifest`). */
+interface ModelManifest {
+  readonly layout: MlpLayout;
+  readonly loss: LossName;
+  readonly classes: number;
+  readonly attack?: number;
+  readonly stop?: string;
+}
+
+export const hessian: StageDefinition<HessianParams> = {
+  kind: 'hessian',
+  version: 1,
+  schema: 'hessian.schema.json',
+  placement: 'pool',
+  loadsInputs: true,
+  numeric: true,
+  headline: 'spectrum',
+  facts(_params, env) {
+    return { runtime: numericFacts(env.backend) };
+  },
+  async run(ctx) {
+    const p = ctx.params;
+    const started = performance.now();
+    const model = modelInput(ctx);
+    const examples = exampleSet(ctx, model);
+    const backend = ctx.runtime['backend'] as BackendName;
+    const [{ loadTf }, { measureCurvature }] = await Promise.all([import('../ml/runtime.js'), import('../ml/curvature.js')]);
+    const tf = await loadTf(backend);
+    throwIfAborted(ctx.signal);
+    const r = await measureCurvature(tf, model.layout, model.loss, model.params, examples, {
+      seed: p.seed,
+      chunk: p.chunk,
+      topK: p.topK,
+      bottom: p.bottom,
+      lanczos: p.lanczos,
+      hutchinson: p.hutchinson,
+      hutchpp: p.hutchpp,
+      slq: p.slq,
+      deltas: p.deltas,
+      dense: p.dense === 'force' || (p.dense === 'auto' && model.layout.size <= p.denseMaxParams),
+      gaussNewton: p.gaussNewton,
+      signal: ctx.signal,
+      onProgress: (done, planned, phase) => ctx.progress({ fraction: Math.min(1, done / planned), message: `${phase}: ${done}/${planned} products` }),
+    }).catch((e: unknown) => {
+      // The estimators stop with the signal's AbortError between products.
+      if (ctx.signal.aborted) throw new StageAborted();
+      throw e;
+    });
+    const wallMs = performance.now() - started;
+    const spectrum = { model: { parameters: model.layout.size, stop: model.stop ?? null }, set: examples.description, ...r.spectrum };
+    const outputs: Record<string, Artifact> = { spectrum: { type: 'json', value: json(spectrum) } };
+    if (r.slq) {
+      outputs['slq_nodes'] = { type: 'array', dtype: 'float64', shape: r.slq.shape, data: r.slq.nodes };
+      outputs['slq_weights'] = { type: 'array', dtype: 'float64', shape: r.slq.shape, data: r.slq.weights };
+    }
+    if (r.denseEigenvalues) outputs['dense_eigenvalues'] = { type: 'array', dtype: 'float64', shape: [r.denseEigenvalues.length], data: r.denseEigenvalues };
+    ctx.log(`${r.products} products in ${(wallMs / 1000).toFixed(1)} s (${(r.productMs).toFixed(1)} ms each on ${backend}, ${examples.n} examples)`);
+    return {
+      outputs: outputs as Outputs,
+      info: { wallMs: Math.round(wallMs), products: r.products, productMs: Number(r.productMs.toFixed(2)), backend },
+      summary: r.summary,
+    };
+  },
+};
+
+interface ModelInput extends ModelManifest {
+  readonly params: Float32Array;
+  readonly nodeId: string;
+}
+
+function modelInput(ctx: StageContext<HessianParams>): ModelInput {
+  const node = singleInput(ctx, 'hessian', 'model', 'train');
+  const manifest = jsonOutput(node, 'manifest', 'model', 'train').value as unknown as ModelManifest;
+  const params = arrayOutput(node, 'params', 'float32', 'model', 'train') as Float32Array;
+  if (!manifest.layout?.spec || manifest.layout.size !== params.length) {
+    throw new StageFailure(`input model (${node.nodeId}) has a manifest that does not describe its ${params.length} params: point \`inputs.model\` at a stage of kind train`);
+  }
+  const bad = params.findIndex((w) => !Number.isFinite(w));
+  if (bad >= 0) throw new StageFailure(`the model (${node.nodeId}) has a non-finite parameter (${params[bad]} at index ${bad}): its training diverged; fix the train stage first`);
+  return { ...manifest, params, nodeId: node.nodeId };
+}
+
+/** The examples the curvature is of, as flat arrays, with a description for the spectrum record. */
+export interface ExampleSet {
+  readonly x: Float32Array;
+  /** Loss targets [n, k]: one-hot rows or regression targets. */
+  readonly targets: Float32Array;
+  /** Class labels as trained on (attack examples: their wrong labels); classification only. */
+  readonly labels?: Int32Array;
+  readonly n: number;
+  readonly features: number;
+  readonly k: number;
+  readonly description: JsonValue;
+}
+
+function exampleSet(ctx: StageContext<HessianParams>, model: ModelInput): ExampleSet {
+  const p = ctx.params;
+  const { node, meta } = datasetInput(ctx, 'hessian');
+  const spec: MlpSpec = model.layout.spec;
+  const d = meta.features;
+  if (spec.inputs !== d) {
+    throw new StageFailure(`the model (${model.nodeId}) takes ${spec.inputs} inputs but ${node.nodeId} has ${d} features: point \`inputs.data\` at the dataset the model was trained on`);
+  }
+  const regression = meta.task === 'regression';
+  const k = regression ? meta.targetDim : meta.classes;
+  if (spec.outputs !== k) {
+    throw new StageFailure(`the model (${model.nodeId}) has ${spec.outputs} outputs but ${node.nodeId} has ${k} ${regression ? 'targets' : 'classes'}: point \`inputs.data\` at the dataset the model was trained on`);
+  }
+  const x = (name: string) => arrayOutput(node, name, 'float32', 'data', 'dataset') as Float32Array;
+  const ints = (name: string) => arrayOutput(node, name, 'int32', 'data', 'dataset') as Int32Array;
+  const xs = [x('x_train')];
+  const ys: (Int32Array | Float32Array)[] = [regression ? x('y_train') : ints('y_train')];
+  let attack = 0;
+  if (p.examples === 'train+attack') {
+    if (model.attack === undefined) {
+      throw new StageFailure(`examples: train+attack needs to know how many attack examples ${model.nodeId} was trained on, and its manifest does not say (a train stage older than this basin): rerun it, or use examples: train`);
+    }
+    attack = model.attack;
+    if (attack > meta.counts.attack) {
+      throw new StageFailure(`the model (${model.nodeId}) was trained on ${attack} attack examples but ${node.nodeId} has ${meta.counts.attack}: point \`inputs.data\` at the dataset the model was trained on`);
+    }
+    // The wrong labels: the loss the model was trained on.
+    xs.push(x('x_attack').subarray(0, attack * d));
+    ys.push(ints('y_attack').subarray(0, attack));
+  }
+  const total = meta.counts.train + attack;
+  let rows: number[] | undefined;
+  if (p.subset > 0 && p.subset < total) {
+    // A seeded choice, kept in data order: the same rows for every product of this node.
+    rows = Array.from(new Rng(p.seed).derive('subset').permutation(total).subarray(0, p.subset)).sort((i, j) => i - j);
+  }
+  const pick = <T extends Float32Array | Int32Array>(a: T, width: number): T => (rows ? gather(a, rows, width) : a);
+  const allX = pick(concat(xs, Float32Array), d);
+  const n = rows ? rows.length : total;
+  const description = { examples: p.examples, train: meta.counts.train, attack, n, subset: rows !== undefined, chunk: p.chunk, loss: model.loss };
+  if (regression) return { x: allX, targets: pick(concat(ys as Float32Array[], Float32Array), k), n, features: d, k, description };
+  const labels = pick(concat(ys as Int32Array[], Int32Array), 1);
+  return { x: allX, targets: oneHotRows(labels, k), labels, n, features: d, k, description };
+}
+
+function oneHotRows(labels: Int32Array, k: number): Float32Array {
+  const out = new Float32Array(labels.length * k);
+  labels.forEach((c, i) => {
+    out[i * k + c] = 1;
+  });
+  return out;
+}
+
+function concat<T extends Float32Array | Int32Array>(parts: readonly T[], ctor: { new (n: number): T }): T {
+  if (parts.length === 1) return parts[0] as T;
+  const out = new ctor(parts.reduce((s, q) => s + q.length, 0));
+  let o = 0;
+  for (const q of parts) {
+    out.set(q, o);
+    o += q.length;
+  }
+  return out;
+}
+
+function gather<T extends Float32Array | Int32Array>(a: T, rows: readonly number[], width: number): T {
+  const out = new (a.constructor as { new (n: number): T })(rows.length * width);
+  rows.forEach((r, i) => out.set(a.subarray(r * width, (r + 1) * width), i * width));
+  return out;
+}
+
+const json = (v: unknown): JsonValue => JSON.parse(JSON.stringify(v)) as JsonValue;
