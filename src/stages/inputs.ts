@@ -39,7 +39,8 @@ export function arrayOutput(node: InputNode, output: string, dtype: DType, name:
 /** The dataset node bound to `data` and its metadata. */
 export function datasetInput(ctx: StageContext<unknown>, kind: string): { node: InputNode; meta: DatasetMeta } {
   const node = singleInput(ctx, kind, 'data', 'dataset');
-  const meta = jsonOutput(node, 'meta', 'data', 'dataset').value as unknown as DatasetMeta;
-  if (!node.outputs['x_train']) throw new StageFailure(`input data (${node.nodeId}) is not a dataset stage: it has no x_train output; point \`inputs.data\` at a stage of kind dataset`);
-  return { node, meta };
+  if (node.outputs['meta']?.type !== 'json' || !node.outputs['x_train']) {
+    throw new StageFailure(`input data (${node.nodeId}) is not a dataset stage: it has no x_train and meta outputs; point \`inputs.data\` at a stage of kind dataset`);
+  }
+  return { node, meta: jsonOutput(node, 'meta', 'data', 'dataset').value as unknown as DatasetMeta };
 }
