@@ -194,7 +194,7 @@ export async function measureCurvature(tf: TF, layout: MlpLayout, loss: LossName
       ...(denseEigenvalues ? { denseEigenvalues } : {}),
       products: products.total,
       productMs: H.products ? hessianMs / H.products : 0,
-      summary: summaryLine(top, hutch, hpp, products.total),
+      summary: summaryLine(top, measured[0], hutch, hpp, products.total),
     };
   } finally {
     H.dispose();
@@ -294,15 +294,20 @@ function packSlq(q: SlqResult): { shape: [number, number]; nodes: Float64Array; 
 
 function summaryLine(
   top: LanczosResult,
+  measured: number | undefined,
   hutch: Awaited<ReturnType<typeof hutchinson>> | undefined,
   hpp: Awaited<ReturnType<typeof hutchPlusPlus>> | undefined,
   products: number,
 ): string {
   const g = (v: number) => Number(v.toPrecision(4)).toString();
-  const parts = [`lambda_max ${g(top.eigenvalues[0] as number)} (residual ${(top.residuals[0] as number).toExponential(0)}${top.converged ? '' : ', not converged'})`];
+  const lmax = top.eigenvalues[0] as number;
+  // The measured residual (one extra product), relative: what the number is good to.
+  const residual = (measured ?? (top.residuals[0] as number)) / Math.abs(lmax);
+  const parts = [`lambda_max ${g(lmax)} (relative residual ${residual.toExponential(0)}${top.converged ? '' : ', not converged'})`];
   const trace = hpp ?? undefined;
-  if (trace) parts.push(`trace ${g(trace.trace)} +- ${g(trace.stdErr)}`);
-  else if (hutch) parts.push(`trace ${g(hutch.trace)} +- ${g(hutch.traceStdErr)}`);
+  const se = (v: number) => Number(v.toPrecision(2)).toString();
+  if (trace) parts.push(`trace ${g(trace.trace)} +- ${se(trace.stdErr)}`);
+  else if (hutch) parts.push(`trace ${g(hutch.trace)} +- ${se(hutch.traceStdErr)}`);
   if (hutch) parts.push(`||H||_F ${g(Math.sqrt(Math.max(0, hutch.frobeniusSq)))}`);
   parts.push(`${products} products`);
   return parts.join(', ');

@@ -174,7 +174,7 @@ test(`in-process (${backend}): every estimate against an independent dense float
   assert.equal(products['total'], (r.info as Record<string, number>)['products']);
   assert.ok(progress.length > 0 && progress.every((p, i) => i === 0 || (p.fraction ?? 0) >= (progress[i - 1]!.fraction ?? 0)));
   assert.ok(progress.every((p) => (p.fraction ?? 0) <= 1));
-  assert.match(r.summary ?? '', /^lambda_max [0-9.e-]+ \(residual [0-9.e+-]+\), trace [0-9.e-]+ \+- [0-9.e-]+, \|\|H\|\|_F [0-9.e-]+, \d+ products$/);
+  assert.match(r.summary ?? '', /^lambda_max [0-9.e-]+ \(relative residual [0-9.e+-]+\), trace [0-9.e-]+ \+- [0-9.e-]+, \|\|H\|\|_F [0-9.e-]+, \d+ products$/);
 });
 
 test(`in-process (${backend}): train+attack is the loss the model was trained on; subsets are seeded and reproducible`, async () => {
