@@ -116,7 +116,7 @@ const lanczosOnly: HessianParams = {
   slq: { runs: 0, steps: 1 },
   deltas: [1e-3],
   dense: 'off',
-  denseMaxParams: 3000,
+  denseMaxParams: 1000,
   gaussNewton: false,
 };
 console.log(`lambda_max of MLP 784-100-10 trained on 1000 MNIST digits (${model.summary}, ${trainSeconds.toFixed(0)} s), Lanczos tol 1e-3:`);

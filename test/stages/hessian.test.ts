@@ -49,7 +49,7 @@ const DEFAULTS: HessianParams = {
   slq: { runs: 4, steps: 30 },
   deltas: [1e-4, 1e-3, 1e-2],
   dense: 'auto',
-  denseMaxParams: 3000,
+  denseMaxParams: 1000,
   gaussNewton: false,
 };
 
