@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
  * Numbers must agree with the float64 reference on both: wasm has its own kernels (XNNPACK, SIMD).
  */
 const other = process.env['BASIN_TEST_BACKEND'] === 'wasm' ? 'cpu' : 'wasm';
-const files = ['runtime.test.js', 'gradients.test.js', 'mlp.test.js', 'loss.test.js', 'hvp.test.js'];
+const files = ['runtime.test.js', 'gradients.test.js', 'mlp.test.js', 'loss.test.js', 'hvp.test.js', 'basin/surface.test.js'];
 
 test(`the TF.js tests also pass on the ${other} backend`, async () => {
   const env: NodeJS.ProcessEnv = { ...process.env, BASIN_TEST_BACKEND: other };

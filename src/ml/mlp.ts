@@ -120,7 +120,8 @@ export function layerForward(tf: TF, layout: MlpLayout, tensors: readonly Tensor
   });
 }
 
-function activate(tf: TF, activation: Activation, z: Tensor): Tensor {
+/** The hidden-layer nonlinearity (layerForward's; exported for evaluators that split the network). */
+export function activate(tf: TF, activation: Activation, z: Tensor): Tensor {
   switch (activation) {
     case 'relu':
       return tf.relu(z);

@@ -42,7 +42,8 @@ export interface TrainParams {
 
 export const train: StageDefinition<TrainParams> = {
   kind: 'train',
-  // 2: the manifest records `attack` (how many attack examples the model was trained on).
+  // 2: the manifest records `attack` (how many attack examples the model was trained on) and
+  // `training` (the params it was trained with).
   version: 2,
   schema: 'train.schema.json',
   placement: 'pool',
@@ -140,6 +141,8 @@ function outputsOf(r: TrainResult, p: TrainParams, meta: DatasetMeta): Outputs {
         epochs: r.epochs,
         // The training set was S plus the first `attack` examples of the pool (hessian: `train+attack`).
         attack: p.attack,
+        // How the model was trained, for stages that train again from nearby points (restarts).
+        training: { model: p.model, loss: p.loss, optimizer: p.optimizer, batchSize: p.batchSize, seed: p.seed, maxEpochs: p.maxEpochs, tolerance: p.tolerance, evalEvery: p.evalEvery },
       }),
     },
     curves: { type: 'json', value: json(r.curves) },
