@@ -1,4 +1,5 @@
 import type { NodeId, StageName } from '../fingerprint/ids.js';
+import type { MatrixValue } from '../config/types.js';
 import type { OutputRef } from '../store/types.js';
 import type { Progress, StageResult } from '../stages/types.js';
 import type { JsonValue } from '../util/json.js';
@@ -21,6 +22,8 @@ export interface Task {
 
 export interface TaskInput {
   readonly nodeId: NodeId;
+  /** The upstream node's matrix coordinates (`{}` without fan-out). */
+  readonly matrix: Readonly<Record<string, MatrixValue>>;
   readonly outputs: Readonly<Record<string, OutputRef>>;
 }
 

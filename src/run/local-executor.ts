@@ -52,7 +52,7 @@ export class LocalExecutor implements Executor {
           if (!bytes) throw new InputUnavailable(`output "${out}" of ${n.nodeId} (${ref.digest}) is missing from the cache`);
           outputs[out] = decodeArtifact(ref, bytes);
         }
-        return { nodeId: n.nodeId, outputs };
+        return { nodeId: n.nodeId, matrix: n.matrix, outputs };
       });
     }
     return loaded;

@@ -56,6 +56,8 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
   const limit = pLimit(Math.max(1, o.jobs));
   const leases = new Leases(o.store, o.owner, o.leaseTtlMs ?? 30_000);
   const byId = new Map(o.nodes.map((n) => [n.id, n]));
+  // Every pipeline node's matrix coordinates, for tasks (a stage gathering a sweep keys rows by them).
+  const matrixOf = new Map(o.pipeline.nodes.map((n) => [n.id, n.matrix]));
   const settled = new Map<NodeId, Promise<Outcome>>();
   const counts = { ran: 0, cached: 0, failed: 0, skipped: 0, savedMs: 0 };
   let stopping: SkipCause | undefined;
@@ -185,7 +187,7 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
       inputs: Object.fromEntries(
         Object.entries(node.inputs).map(([name, input]) => [
           name,
-          input.nodes.map((id) => ({ nodeId: id, outputs: (upstream.get(id) as NodeRecord).outputs })),
+          input.nodes.map((id) => ({ nodeId: id, matrix: matrixOf.get(id) ?? {}, outputs: (upstream.get(id) as NodeRecord).outputs })),
         ]),
       ),
       runtime: fp.runtime,

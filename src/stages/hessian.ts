@@ -15,7 +15,8 @@ import type { StageContext, StageDefinition } from './types.js';
  * TF.js); the estimators are src/ml/linalg/ (float64); this file wires params, inputs, progress and
  * outputs, and is the one place that says how exact each number is (see `spectrum` below).
  *
- * Outputs: `spectrum` (JSON, everything below), `slq_nodes` and `slq_weights` (float64 [runs,
+ * Outputs: `spectrum` (JSON, everything below), `metrics` (JSON, the flat per-model scalars `correlate`
+ * gathers: see flatMetrics), `slq_nodes` and `slq_weights` (float64 [runs,
  * steps]; a run that exhausted its Krylov space early is padded with NaN nodes of weight 0), and
  * `dense_eigenvalues` (float64 [d], ascending) when the dense Hessian was built. Timings go to the
  * record's info only, so identical numbers keep downstream nodes cached.
@@ -87,7 +88,7 @@ export const hessian: StageDefinition<HessianParams> = {
     });
     const wallMs = performance.now() - started;
     const spectrum = { model: { parameters: model.layout.size, stop: model.stop ?? null }, set: examples.description, ...r.spectrum };
-    const outputs: Record<string, Artifact> = { spectrum: { type: 'json', value: json(spectrum) } };
+    const outputs: Record<string, Artifact> = { spectrum: { type: 'json', value: json(spectrum) }, metrics: { type: 'json', value: json(flatMetrics(r.spectrum)) } };
     if (r.slq) {
       outputs['slq_nodes'] = { type: 'array', dtype: 'float64', shape: r.slq.shape, data: r.slq.nodes };
       outputs['slq_weights'] = { type: 'array', dtype: 'float64', shape: r.slq.shape, data: r.slq.weights };
@@ -101,6 +102,31 @@ export const hessian: StageDefinition<HessianParams> = {
     };
   },
 };
+
+/**
+ * The per-model scalars a `correlate` stage gathers (output `metrics`, flat): the top eigenvalue, the
+ * trace (Hutch++ when computed, else Hutchinson), the Frobenius norm, and every log-det proxy as
+ * `logdetTopK_<delta>` / `logdetSlq_<delta>` / `logdetDense_<delta>`. What was not computed (Gauss-Newton,
+ * SLQ, dense) is left out; null means computed but not finite.
+ */
+export function flatMetrics(s: Record<string, unknown>): Record<string, number | null> {
+  const at = (path: string): unknown => path.split('.').reduce<unknown>((o, k) => (o === null || o === undefined ? undefined : (o as Record<string, unknown>)[k]), s);
+  const out: Record<string, number | null> = {};
+  const put = (name: string, v: unknown) => {
+    if (typeof v === 'number') out[name] = Number.isFinite(v) ? v : null;
+  };
+  put('lambdaMax', at('lambdaMax'));
+  put('trace', at('trace.hutchpp.estimate') ?? at('trace.hutchinson.estimate'));
+  put('frobenius', at('frobenius.norm'));
+  put('gradientNorm', at('gradientNorm'));
+  put('gaussNewtonLambdaMax', at('gaussNewton.lambdaMax'));
+  for (const row of (s['logdet'] ?? []) as Record<string, unknown>[]) {
+    for (const [key, name] of [['topK', 'logdetTopK'], ['slq', 'logdetSlq'], ['dense', 'logdetDense']] as const) {
+      put(`${name}_${String(row['delta'])}`, (row[key] as { value?: unknown } | undefined)?.value);
+    }
+  }
+  return out;
+}
 
 interface ModelInput extends ModelManifest {
   readonly params: Float32Array;

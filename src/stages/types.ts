@@ -1,4 +1,5 @@
 import type { NodeId } from '../fingerprint/ids.js';
+import type { MatrixValue } from '../config/types.js';
 import type { JsonValue } from '../util/json.js';
 import type { Artifact, Outputs } from './artifact.js';
 import type { BackendChoice } from '../ml/backend.js';
@@ -16,6 +17,8 @@ export interface Progress {
 /** One upstream node's outputs as a stage sees them. */
 export interface InputNode {
   readonly nodeId: NodeId;
+  /** Its matrix coordinates, e.g. `{ seed: 1, attack: 2000 }` (`{}` without fan-out; may be absent in hand-made contexts). */
+  readonly matrix?: Readonly<Record<string, MatrixValue>>;
   readonly outputs: Outputs;
 }
 
