@@ -18,6 +18,7 @@ Commands:
   dag       print the graph (text, mermaid, dot)
   show      one node's record: key, params, inputs, outputs
   export    write a node's artifacts as files (.json, .npy)
+  report    write the report (HTML, Markdown, CSV) from the cache
   gc        remove what no given pipeline uses from the cache
 
 \`basin <command> --help\` tells more. Exit codes: 0 ok, 1 a stage failed, 2 invalid input, 130 interrupted.`;
@@ -31,6 +32,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   dag: async () => (await import('./commands/dag.js')).dagCommand,
   show: async () => (await import('./commands/show.js')).showCommand,
   export: async () => (await import('./commands/export.js')).exportCommand,
+  report: async () => (await import('./commands/report.js')).reportCommand,
   gc: async () => (await import('./commands/gc.js')).gcCommand,
 };
 

@@ -31,6 +31,10 @@ stages:
     kind: correlate
     inputs: { train: train, hessian: hessian }
     with: { bootstrap: 200 }
+  report:
+    kind: report
+    inputs: { correlate: correlate, hessian: hessian }
+    with: { title: "tiny sweep" }
 ${extra}`;
 
 test('CLI: correlate gathers a sweep into one table; show, export; bad inputs fail with a remedy', async () => {
@@ -53,6 +57,14 @@ test('CLI: correlate gathers a sweep into one table; show, export; bad inputs fa
   assert.equal(analysis.contrast.rows.find((c) => c.metric === 'hessian.lambdaMax')?.n, 3);
   assert.ok(Array.isArray(analysis.granulated));
 
+  const rep = await ws.basin('report', '--out', 'rep');
+  assert.equal(rep.code, 0, rep.stderr);
+  assert.deepEqual(rep.stdout.trim().split('\n').map((l) => l.replace(/^wrote .*\//, '')).sort(), ['models.csv', 'report.html', 'summary.md']);
+  const html = readFileSync(join(ws.dir, 'rep', 'report.html'), 'utf8');
+  assert.ok(html.startsWith('<!doctype html>') && html.includes('<title>tiny sweep</title>'));
+  assert.ok((html.match(/<svg /g) ?? []).length >= 2);
+  assert.match(readFileSync(join(ws.dir, 'rep', 'summary.md'), 'utf8'), /^## Correlations with train\.testAcc$/m);
+
   const shown = await ws.basin('show', 'correlate');
   assert.match(shown.stdout, /^ {2}summary {3}6 models; Spearman with train\.testAcc/m);
 
@@ -64,4 +76,15 @@ test('CLI: correlate gathers a sweep into one table; show, export; bad inputs fa
   const typo = await ws.basin('run', '--only', 'typo');
   assert.equal(typo.code, 1);
   assert.match(typo.stdout + typo.stderr, /no column train\.testacc in the gathered metrics .*: name columns as <input name>\.<metric>/);
+});
+
+test('CLI: basin report never computes: it refuses while what the report reads is not cached', async () => {
+  const ws = workspaceWith(pipeline());
+  const r = await ws.basin('report', '--out', 'rep');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^basin: 14 node\(s\) the report reads are not in the cache \(data, train\[seed=0,attack=0\], train\[seed=0,attack=20\], \.\.\.\); run `basin run` first: basin report never trains or measures$/m);
+  ws.write('basin.yaml', 'version: 1\nname: none\nstages:\n  p: { kind: probe }\n');
+  const none = await ws.basin('report');
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /has no report stage; add one/);
 });
