@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { StageFailure } from '../stages/failure.js';
 import type { BackendName } from './backend.js';
 import type { OptimizerSpec } from './optim.js';
+import { initParams, mlpLayout } from './mlp.js';
 import { Rng } from './rng.js';
 import { loadTf } from './runtime.js';
 import { trainMlp, TrainingDiverged, type ArraySet, type TrainData, type TrainOptions } from './train-loop.js';
@@ -152,6 +153,38 @@ test(`training loop (${backend})`, async (t) => {
     const clean = await trainMlp(tf, data(), options({ maxEpochs: 3 }));
     const attacked = await trainMlp(tf, data(4), options({ maxEpochs: 3 }));
     assert.notEqual(digest(clean.params), digest(attacked.params));
+  });
+
+  await t.test('init: training starts from the given params; without it, the seeded initialisation as before', async () => {
+    const o = options({ maxEpochs: 4, tolerance: 0 });
+    // The vector the loop draws itself (stream `init` of the seed), given explicitly: the same run, bit for bit.
+    const layout = mlpLayout({ inputs: 2, hidden: [8], outputs: 2, activation: 'relu', init: 'he' });
+    const seeded = initParams(layout, new Rng(0).derive('init'));
+    const plain = await trainMlp(tf, data(), o);
+    const given = await trainMlp(tf, data(), { ...o, init: seeded });
+    assert.equal(digest(given.params), digest(plain.params));
+    assert.deepEqual(given.curves, plain.curves);
+
+    // From a converged model's params: it still fits S, so the stop rule holds after the one epoch the
+    // loop always trains, close to where it started (plain SGD: steps of lr times a near-zero gradient;
+    // Adam would restart with zero state and step about lr per parameter); the vector is not written to.
+    const sgd = options({ optimizer: optimizer({ name: 'sgd', lr: 0.5 }) });
+    const fit = await trainMlp(tf, data(), sgd);
+    assert.equal(fit.stop, 'converged');
+    const start = Float32Array.from(fit.params);
+    const again = await trainMlp(tf, data(), { ...sgd, seed: 'other', init: start });
+    assert.equal(digest(start), digest(fit.params));
+    assert.equal(again.stop, 'converged');
+    assert.equal(again.epochs, 1);
+    assert.ok(Math.abs((again.curves.trainLoss[0] as number) - (fit.metrics.trainLoss as number)) <= 1e-6, 'epoch 0 is the given point');
+    assert.equal(again.curves.trainAcc[0], 1);
+    const moved = Math.hypot(...Array.from(again.params, (v, i) => v - (start[i] as number)));
+    assert.ok(moved > 0 && moved < 0.05 * Math.hypot(...start), `moved ${moved}`);
+
+    // Any other vector: another run; a vector of the wrong length is a bug, not a user error.
+    const shifted = Float32Array.from(seeded, (v) => v + 0.1);
+    assert.notEqual(digest((await trainMlp(tf, data(), { ...o, init: shifted })).params), digest(plain.params));
+    await assert.rejects(trainMlp(tf, data(), { ...o, init: new Float32Array(3) }), /^Error: internal error: init has 3 parameters, but the model has 42$/);
   });
 
   await t.test('no tensors leak: the count is the same after every epoch and after the run', async () => {

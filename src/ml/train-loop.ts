@@ -48,6 +48,12 @@ export interface TrainOptions {
   readonly tolerance: number;
   /** Epochs between curve points. */
   readonly evalEvery: number;
+  /**
+   * Start from these flat parameters (mlp.ts layout of `model`) instead of a seeded initialisation:
+   * what restarts from a perturbed minimum need. The optimiser state starts at zero all the same,
+   * and the seed still fixes the batch order (stream `batches`; stream `init` is then not drawn).
+   */
+  readonly init?: Float32Array;
 }
 
 /** Rows of one set: `x` is [n, features] row-major; `y` labels (int32 [n]) or targets (float32 [n, targetDim]). */
@@ -152,6 +158,9 @@ export async function trainMlp(tf: TF, data: TrainData, options: TrainOptions, h
     init: options.model.init,
     ...(options.model.initScale !== undefined ? { initScale: options.model.initScale } : {}),
   });
+  if (options.init && options.init.length !== layout.size) {
+    throw new Error(`internal error: init has ${options.init.length} parameters, but the model has ${layout.size}`);
+  }
   const rng = new Rng(options.seed);
   const batchRng = rng.derive('batches');
   const spec = options.optimizer;
@@ -183,7 +192,7 @@ export async function trainMlp(tf: TF, data: TrainData, options: TrainOptions, h
       full = { x: tf.tensor2d(all.x, [n, d]), y: tf.tensor2d(all.targets, [n, k]) };
     }
 
-    current = initTrainee(tf, layout, spec, initParams(layout, rng.derive('init')));
+    current = initTrainee(tf, layout, spec, options.init ?? initParams(layout, rng.derive('init')));
     const curves: Curves = { epoch: [], trainLoss: [], trainAcc: [], attackLoss: [], attackAcc: [], testLoss: [], testAcc: [] };
     // Evaluations use the canonical model, mlpForward on the flat vector.
     const fit = (set: EvalSet): SetFit | null => (set.n > 0 ? evaluateSet(tf, layout, flat as Tensor1D, options.loss, set) : null);

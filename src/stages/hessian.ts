@@ -1,12 +1,10 @@
 import type { BackendName } from '../ml/backend.js';
 import { numericFacts } from '../ml/backend.js';
-import type { LossName } from '../ml/loss.js';
-import type { MlpLayout, MlpSpec } from '../ml/mlp.js';
 import { Rng } from '../ml/rng.js';
 import type { JsonValue } from '../util/json.js';
 import type { Artifact, Outputs } from './artifact.js';
-import { StageAborted, StageFailure, throwIfAborted } from './failure.js';
-import { arrayOutput, datasetInput, jsonOutput, singleInput } from './inputs.js';
+import { StageAborted, throwIfAborted } from './failure.js';
+import { readLossSet, readModel, type ModelInput } from './model-input.js';
 import type { StageContext, StageDefinition } from './types.js';
 
 /**
@@ -38,15 +36,6 @@ export interface HessianParams {
   readonly gaussNewton: boolean;
 }
 
-/** What the model input provides (the train stage's `manifest`). */
-interface ModelManifest {
-  readonly layout: MlpLayout;
-  readonly loss: LossName;
-  readonly classes: number;
-  readonly attack?: number;
-  readonly stop?: string;
-}
-
 export const hessian: StageDefinition<HessianParams> = {
   kind: 'hessian',
   version: 1,
@@ -61,7 +50,7 @@ export const hessian: StageDefinition<HessianParams> = {
   async run(ctx) {
     const p = ctx.params;
     const started = performance.now();
-    const model = modelInput(ctx);
+    const model = readModel(ctx, 'hessian', 'model');
     const examples = exampleSet(ctx, model);
     const backend = ctx.runtime['backend'] as BackendName;
     const [{ loadTf }, { measureCurvature }] = await Promise.all([import('../ml/runtime.js'), import('../ml/curvature.js')]);
@@ -128,23 +117,6 @@ export function flatMetrics(s: Record<string, unknown>): Record<string, number |
   return out;
 }
 
-interface ModelInput extends ModelManifest {
-  readonly params: Float32Array;
-  readonly nodeId: string;
-}
-
-function modelInput(ctx: StageContext<HessianParams>): ModelInput {
-  const node = singleInput(ctx, 'hessian', 'model', 'train');
-  const manifest = jsonOutput(node, 'manifest', 'model', 'train').value as unknown as ModelManifest;
-  const params = arrayOutput(node, 'params', 'float32', 'model', 'train') as Float32Array;
-  if (!manifest.layout?.spec || manifest.layout.size !== params.length) {
-    throw new StageFailure(`input model (${node.nodeId}) has a manifest that does not describe its ${params.length} params: point \`inputs.model\` at a stage of kind train`);
-  }
-  const bad = params.findIndex((w) => !Number.isFinite(w));
-  if (bad >= 0) throw new StageFailure(`the model (${node.nodeId}) has a non-finite parameter (${params[bad]} at index ${bad}): its training diverged; fix the train stage first`);
-  return { ...manifest, params, nodeId: node.nodeId };
-}
-
 /** The examples the curvature is of, as flat arrays, with a description for the spectrum record. */
 export interface ExampleSet {
   readonly x: Float32Array;
@@ -160,66 +132,18 @@ export interface ExampleSet {
 
 function exampleSet(ctx: StageContext<HessianParams>, model: ModelInput): ExampleSet {
   const p = ctx.params;
-  const { node, meta } = datasetInput(ctx, 'hessian');
-  const spec: MlpSpec = model.layout.spec;
-  const d = meta.features;
-  if (spec.inputs !== d) {
-    throw new StageFailure(`the model (${model.nodeId}) takes ${spec.inputs} inputs but ${node.nodeId} has ${d} features: point \`inputs.data\` at the dataset the model was trained on`);
-  }
-  const regression = meta.task === 'regression';
-  const k = regression ? meta.targetDim : meta.classes;
-  if (spec.outputs !== k) {
-    throw new StageFailure(`the model (${model.nodeId}) has ${spec.outputs} outputs but ${node.nodeId} has ${k} ${regression ? 'targets' : 'classes'}: point \`inputs.data\` at the dataset the model was trained on`);
-  }
-  const x = (name: string) => arrayOutput(node, name, 'float32', 'data', 'dataset') as Float32Array;
-  const ints = (name: string) => arrayOutput(node, name, 'int32', 'data', 'dataset') as Int32Array;
-  const xs = [x('x_train')];
-  const ys: (Int32Array | Float32Array)[] = [regression ? x('y_train') : ints('y_train')];
-  let attack = 0;
-  if (p.examples === 'train+attack') {
-    if (model.attack === undefined) {
-      throw new StageFailure(`examples: train+attack needs to know how many attack examples ${model.nodeId} was trained on, and its manifest does not say (a train stage older than this basin): rerun it, or use examples: train`);
-    }
-    attack = model.attack;
-    if (attack > meta.counts.attack) {
-      throw new StageFailure(`the model (${model.nodeId}) was trained on ${attack} attack examples but ${node.nodeId} has ${meta.counts.attack}: point \`inputs.data\` at the dataset the model was trained on`);
-    }
-    // The wrong labels: the loss the model was trained on.
-    xs.push(x('x_attack').subarray(0, attack * d));
-    ys.push(ints('y_attack').subarray(0, attack));
-  }
-  const total = meta.counts.train + attack;
+  const all = readLossSet(ctx, 'hessian', model, p.examples);
+  const { features: d, k } = all;
+  const total = all.n;
   let rows: number[] | undefined;
   if (p.subset > 0 && p.subset < total) {
     // A seeded choice, kept in data order: the same rows for every product of this node.
     rows = Array.from(new Rng(p.seed).derive('subset').permutation(total).subarray(0, p.subset)).sort((i, j) => i - j);
   }
   const pick = <T extends Float32Array | Int32Array>(a: T, width: number): T => (rows ? gather(a, rows, width) : a);
-  const allX = pick(concat(xs, Float32Array), d);
   const n = rows ? rows.length : total;
-  const description = { examples: p.examples, train: meta.counts.train, attack, n, subset: rows !== undefined, chunk: p.chunk, loss: model.loss };
-  if (regression) return { x: allX, targets: pick(concat(ys as Float32Array[], Float32Array), k), n, features: d, k, description };
-  const labels = pick(concat(ys as Int32Array[], Int32Array), 1);
-  return { x: allX, targets: oneHotRows(labels, k), labels, n, features: d, k, description };
-}
-
-function oneHotRows(labels: Int32Array, k: number): Float32Array {
-  const out = new Float32Array(labels.length * k);
-  labels.forEach((c, i) => {
-    out[i * k + c] = 1;
-  });
-  return out;
-}
-
-function concat<T extends Float32Array | Int32Array>(parts: readonly T[], ctor: { new (n: number): T }): T {
-  if (parts.length === 1) return parts[0] as T;
-  const out = new ctor(parts.reduce((s, q) => s + q.length, 0));
-  let o = 0;
-  for (const q of parts) {
-    out.set(q, o);
-    o += q.length;
-  }
-  return out;
+  const description = { examples: p.examples, train: all.train, attack: all.attack, n, subset: rows !== undefined, chunk: p.chunk, loss: model.loss };
+  return { x: pick(all.x, d), targets: pick(all.targets, k), ...(all.labels ? { labels: pick(all.labels, 1) } : {}), n, features: d, k, description };
 }
 
 function gather<T extends Float32Array | Int32Array>(a: T, rows: readonly number[], width: number): T {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Lease } from './types.js';
+import type { Lease, RunProgress } from './types.js';
 
 /**
  * Lease owners are `${hostname}:${pid}:${random}`. The random part tells apart two owners in one
@@ -45,4 +45,9 @@ export function mayTakeLease(current: Lease | undefined, owner: string, now: num
 
 export function checkTtl(ttlMs: number): void {
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new Error(`internal error: lease ttl must be a positive number of ms, got ${ttlMs}`);
+}
+
+/** A progress record stands for a running run like a lease: unexpired, owner not known dead. */
+export function runProgressIsLive(progress: RunProgress, now: number): boolean {
+  return progress.expiresAt > now && !ownerIsDead(progress.owner);
 }

@@ -7,7 +7,7 @@ import { checkStateKey, prepareCommit } from './commit-check.js';
 import { fromJsonBytes, toJsonBytes } from './json-bytes.js';
 import { checkTtl } from './lease.js';
 import { acquireWithin, commitWithin, releaseWithin, renewWithin, sweepWithin, type TxnView } from './txn-rules.js';
-import { CorruptPayload, type Lease, type NodeRecord, type NodeState, type Store, type SweepPlan, type SweepResult } from './types.js';
+import { CorruptPayload, type Lease, type NodeRecord, type NodeState, type RunProgress, type Store, type SweepPlan, type SweepResult } from './types.js';
 
 export { makeOwner, ownerIsDead } from './lease.js';
 
@@ -21,6 +21,7 @@ export { makeOwner, ownerIsDead } from './lease.js';
  *   states       [pipeline, nodeId] -> NodeState (JSON). An array key rather than a
  *                `pipeline\0nodeId` string: lmdb-js string keys cannot contain NUL.
  *   leases       NodeKey -> Lease (JSON)
+ *   progress     lease owner -> RunProgress (JSON): what a running run publishes for `status --watch`
  *   meta         string -> JSON value
  *
  * All values are raw bytes encoded by us before a transaction starts (see json-bytes.ts);
@@ -54,6 +55,7 @@ class LmdbStore implements Store {
   private readonly states: Database<Uint8Array, [string, string]>;
   private readonly leases: Bin;
   private readonly meta: Bin;
+  private readonly progress: Bin;
   private readonly view: TxnView;
   private closed: Promise<void> | undefined;
 
@@ -66,6 +68,7 @@ class LmdbStore implements Store {
     this.states = db<[string, string]>('states');
     this.leases = db<string>('leases');
     this.meta = db<string>('meta');
+    this.progress = db<string>('progress');
     this.view = this.makeView();
   }
 
@@ -215,6 +218,21 @@ class LmdbStore implements Store {
     await this.write(() => (json === undefined ? this.meta.remove(key) : this.meta.put(key, json)));
   }
 
+  async putRunProgress(progress: RunProgress): Promise<void> {
+    checkOwnerKey(progress.owner);
+    const json = toJsonBytes(progress);
+    await this.write(() => this.progress.put(progress.owner, json));
+  }
+
+  async dropRunProgress(owner: string): Promise<void> {
+    checkOwnerKey(owner);
+    await this.write(() => this.progress.remove(owner));
+  }
+
+  *listRunProgress(): Iterable<RunProgress> {
+    for (const { value } of this.progress.getRange({})) yield fromJsonBytes<RunProgress>(value);
+  }
+
   sweep(plan: SweepPlan): Promise<SweepResult> {
     return this.write((t) => sweepWithin(t, plan, this.now()));
   }
@@ -226,6 +244,12 @@ class LmdbStore implements Store {
   close(): Promise<void> {
     this.closed ??= this.root.close();
     return this.closed;
+  }
+}
+
+function checkOwnerKey(owner: string): void {
+  if (owner.length === 0 || owner.includes('\0') || Buffer.byteLength(owner) > 1900) {
+    throw new Error(`internal error: a run owner must be 1-1900 bytes without NUL: ${JSON.stringify(owner.slice(0, 80))}`);
   }
 }
 

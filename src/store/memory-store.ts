@@ -5,7 +5,7 @@ import { checkStateKey, prepareCommit } from './commit-check.js';
 import { fromJsonBytes, toJsonBytes } from './json-bytes.js';
 import { checkTtl } from './lease.js';
 import { acquireWithin, commitWithin, releaseWithin, renewWithin, sweepWithin, type TxnView } from './txn-rules.js';
-import { CorruptPayload, type Lease, type NodeRecord, type NodeState, type Store, type SweepPlan, type SweepResult } from './types.js';
+import { CorruptPayload, type Lease, type NodeRecord, type NodeState, type RunProgress, type Store, type SweepPlan, type SweepResult } from './types.js';
 
 export interface MemoryStoreOptions {
   /** The clock for lease expiry (tests inject one). Default Date.now. */
@@ -28,6 +28,7 @@ export class MemoryStore implements Store {
   private readonly states = new Map<string, { pipeline: string; json: Uint8Array }>();
   private readonly leases = new Map<NodeKey, Lease>();
   private readonly meta = new Map<string, Uint8Array>();
+  private readonly progress = new Map<string, Uint8Array>();
   private readonly view: TxnView;
   private closed = false;
 
@@ -162,6 +163,19 @@ export class MemoryStore implements Store {
   async putMeta(key: string, value: JsonValue | undefined): Promise<void> {
     const json = value === undefined ? undefined : toJsonBytes(value);
     await this.write(() => (json === undefined ? this.meta.delete(key) : this.meta.set(key, json)));
+  }
+
+  async putRunProgress(progress: RunProgress): Promise<void> {
+    const json = toJsonBytes(progress);
+    await this.write(() => this.progress.set(progress.owner, json));
+  }
+
+  async dropRunProgress(owner: string): Promise<void> {
+    await this.write(() => this.progress.delete(owner));
+  }
+
+  *listRunProgress(): Iterable<RunProgress> {
+    for (const owner of [...this.progress.keys()].sort()) yield fromJsonBytes<RunProgress>(this.progress.get(owner)!);
   }
 
   sweep(plan: SweepPlan): Promise<SweepResult> {

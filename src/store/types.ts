@@ -1,4 +1,4 @@
-import type { Digest, NodeId, NodeKey } from '../fingerprint/ids.js';
+import type { Digest, NodeId, NodeKey, StageName } from '../fingerprint/ids.js';
 import type { DType } from '../stages/artifact.js';
 import type { JsonValue } from '../util/json.js';
 import type { FingerprintRecord } from '../fingerprint/key.js';
@@ -50,6 +50,40 @@ export interface Lease {
 }
 
 /**
+ * What a running `basin run` publishes about itself so that `basin status --watch` in another
+ * process can show its running nodes: ONE small record per run (keyed by its lease owner), written
+ * from a timer at most about once a second while nodes run (never from stage code), rewritten every
+ * few seconds as a heartbeat, and dropped when the run ends. A run killed before it could drop it
+ * leaves it behind: readers treat it like a lease (live while unexpired and while its owner's process
+ * is not known to be dead; see `runProgressIsLive`).
+ */
+export interface RunProgress {
+  readonly format: 1;
+  /** The run's lease owner (`host:pid:random`). */
+  readonly owner: string;
+  readonly pipeline: string;
+  readonly file: string;
+  readonly jobs: number;
+  /** Epoch milliseconds. */
+  readonly startedAt: number;
+  readonly updatedAt: number;
+  readonly expiresAt: number;
+  readonly running: readonly NodeProgress[];
+}
+
+/** One running node in a RunProgress record: its latest progress report, trimmed. */
+export interface NodeProgress {
+  readonly node: NodeId;
+  readonly stage: StageName;
+  /** Epoch milliseconds. */
+  readonly startedAt: number;
+  readonly fraction?: number;
+  readonly message?: string;
+  /** The node's main metric (its loss when it reports one): latest value and recent values, oldest first. */
+  readonly metric?: { readonly name: string; readonly value: number; readonly trail: readonly number[] };
+}
+
+/**
  * The store: content-addressed payloads plus records, behind a small interface with one LMDB
  * implementation and an in-memory one for tests. Writes of a record and its payloads are atomic.
  */
@@ -91,6 +125,11 @@ export interface Store {
    * remaining record references stay. Returns what was actually removed.
    */
   sweep(plan: SweepPlan): Promise<SweepResult>;
+  /** Publishes (replaces) a running run's progress record; see RunProgress. */
+  putRunProgress(progress: RunProgress): Promise<void>;
+  dropRunProgress(owner: string): Promise<void>;
+  /** Every progress record, live or left behind by a killed run; see `runProgressIsLive`. */
+  listRunProgress(): Iterable<RunProgress>;
   /** See writes made by other processes since this one last looked. */
   refresh(): void;
   close(): Promise<void>;

@@ -14,6 +14,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { NodeId } from '../../src/fingerprint/ids.js';
+import { basinVolume, type BasinVolumeParams } from '../../src/stages/basin-volume.js';
+import { dataset, type DatasetParams } from '../../src/stages/dataset.js';
+import { train, type TrainParams } from '../../src/stages/train.js';
+import type { StageContext } from '../../src/stages/types.js';
 import type { Tensor1D } from '@tensorflow/tfjs';
 import { randomDirection } from '../../src/ml/basin/directions.js';
 import { SurfaceEvaluator } from '../../src/ml/basin/surface.js';
@@ -24,6 +29,7 @@ import { loadTf } from '../../src/ml/runtime.js';
 import { oneHot } from '../../src/ml/train-loop.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
+const DIRECTIONS = Number(process.env['BENCH_DIRECTIONS'] ?? 200);
 const TORCH_PEER = fileURLToPath(new URL('../../../test/bench/torch_eval_peer.py', import.meta.url));
 
 function python(): string | undefined {
@@ -80,3 +86,41 @@ const row = (name: string, v: number) => console.log(`${name.padEnd(44)} ${v.toF
 row('basin SurfaceEvaluator (24 points/direction)', surface);
 row('basin plain forward pass per point', plain);
 if (peer) row('PyTorch forward pass per point (1 thread)', peer);
+
+// ---- 2. a 200-direction basin volume of a trained model ----
+
+function context<P>(params: P, inputs: StageContext['inputs']): StageContext<P> {
+  return { nodeId: 'bench' as NodeId, params, inputs, workdir: process.cwd(), runtime: { backend: 'wasm' }, signal: new AbortController().signal, progress: () => {}, log: () => {} };
+}
+const dataParams = { source: 'mnist', seed: 0, train: 1000, attack: 0, test: 1000, balanced: false, downsample: 1 } as DatasetParams;
+const data = (await dataset.run(context(dataParams, {}))).outputs;
+const trainParams: TrainParams = {
+  model: { hidden: [100], activation: 'relu', init: 'he', initScale: 1 },
+  loss: 'cross-entropy',
+  optimizer: { name: 'adam', lr: 0.002, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, schedule: { type: 'constant', every: 100, gamma: 0.1 } },
+  batchSize: 100,
+  attack: 0,
+  seed: 0,
+  maxEpochs: 300,
+  tolerance: 1e-3,
+  evalEvery: 1,
+};
+const model = await train.run(context(trainParams, { data: [{ nodeId: 'data' as NodeId, outputs: data }] }));
+const volumeParams: BasinVolumeParams = {
+  examples: 'train',
+  directions: DIRECTIONS,
+  kind: 'sphere',
+  threshold: { type: 'relative', value: 0.1 },
+  span: { type: 'relative', value: 4 },
+  grid: { points: 16, power: 2 },
+  bisection: { tol: 1e-3, points: 7 },
+  bootstrap: 2000,
+  seed: 0,
+  chunk: 1000,
+};
+const t0 = performance.now();
+const v = await basinVolume.run(context(volumeParams, { model: [{ nodeId: 'train' as NodeId, outputs: model.outputs }], data: [{ nodeId: 'data' as NodeId, outputs: data }] }));
+const seconds = (performance.now() - t0) / 1000;
+const info = v.info as { points?: number } | undefined;
+console.log(`basin volume, ${DIRECTIONS} unit-sphere directions, MLP 784-100-10 trained on 1000 digits (${model.summary}): ${seconds.toFixed(1)} s (${((seconds / DIRECTIONS) * 1000).toFixed(0)} ms per direction${info?.points ? `, ${info.points} loss evaluations` : ''})`);
+console.log(`  ${v.summary}`);

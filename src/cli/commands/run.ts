@@ -1,14 +1,16 @@
+import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { fileHashMemo } from '../../fingerprint/files.js';
 import { makeOwner } from '../../store/lease.js';
-import type { EventSink } from '../../run/events.js';
+import type { RunEvent } from '../../run/events.js';
 import { LocalExecutor } from '../../run/local-executor.js';
 import { numericFacts } from '../../ml/backend.js';
 import { stageOf } from '../../stages/registry.js';
 import { runPipeline } from '../../run/scheduler.js';
 import { resolveTargets, withAncestors } from '../../run/select.js';
-import { jsonReporter } from '../../ui/json-reporter.js';
-import { plainReporter } from '../../ui/plain-reporter.js';
+import { loadInk } from '../../ui/load-ink.js';
+import { ProgressPublisher } from '../../ui/progress-publisher.js';
+import { chooseUi, deferredReporter, jsonLinesReporter, linesReporter, UI_CHOICES, type Reporter, type UiChoice } from '../../ui/reporter.js';
 import { cacheDir, openWorkspace } from '../context.js';
 import { backendOption, COMMON, COMMON_HELP, intOption, parse, UsageError } from '../usage.js';
 
@@ -23,7 +25,9 @@ Options:
   --force STAGE    rerun this stage or node even if cached (repeatable)
   -j, --jobs N     nodes running at once (default: the pipeline's settings.jobs, else the cores)
   -k, --keep-going after a failure, still run everything that does not depend on it
-  --json           one JSON event per line on stdout instead of the line reporter
+  --ui UI          what to show: ink (a live view; the default on a terminal), plain (a line
+                   per event; the default when output is not a terminal, and on CI), json
+  --json           one JSON event per line on stdout (the same as --ui json)
 ${COMMON_HELP}`;
 
 export async function runCommand(argv: readonly string[]): Promise<number> {
@@ -36,6 +40,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       jobs: { type: 'string', short: 'j' },
       'keep-going': { type: 'boolean', short: 'k' },
       json: { type: 'boolean' },
+      ui: { type: 'string' },
     },
     RUN_HELP,
   );
@@ -45,6 +50,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   }
   if (positionals.length > 1) throw new UsageError(`expected at most one pipeline file, got ${positionals.length}`, RUN_HELP);
   const jobsFlag = intOption(values.jobs, 'jobs', RUN_HELP); // checked before the cache is created
+  const uiFlag = uiOption(values.ui, values.json ?? false);
   const { store, pipeline } = await openWorkspace(positionals[0], values.cache);
   const jobs = jobsFlag ?? pipeline.settings.jobs ?? availableParallelism();
   const backend = backendOption(values.backend, pipeline.settings.backend, RUN_HELP);
@@ -52,19 +58,31 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const force = resolveTargets(pipeline, values.force ?? []);
   const nodes = only ? withAncestors(pipeline, only) : pipeline.nodes;
 
-  const write = (t: string) => void process.stdout.write(t);
-  const emit: EventSink = values.json ? jsonReporter(write) : plainReporter({ write, verbose: values.verbose ?? false });
-  const executor = new LocalExecutor(store, jobs);
   const controller = new AbortController();
+  // Every running stage listens to the signal (and the scheduler once): more than Node's default of
+  // 10 listeners at -j 10 and up is expected, not a leak, and its warning would break the live view.
+  setMaxListeners(Math.max(10, 2 * jobs + 10), controller.signal);
   let interrupts = 0;
-  const onSigint = () => {
+  let reporter: Reporter | undefined;
+  // SIGINT, SIGTERM, and q or Ctrl-C in the live UI (which reads keys in raw mode, where Ctrl-C
+  // raises no signal) all come here: the first aborts, the second exits at once.
+  const onInterrupt = () => {
     interrupts++;
     if (interrupts > 1) process.exit(130); // the store is crash-safe: nothing finished is lost
-    if (!values.json) process.stderr.write('\nbasin: interrupted; stopping running stages (Ctrl-C again to quit at once)\n');
+    reporter?.interrupted();
     controller.abort();
   };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  reporter = makeReporter(chooseUi(uiFlag, process.stdout.isTTY === true, process.env), uiFlag === 'ink', values.verbose ?? false, onInterrupt);
+  const owner = makeOwner();
+  const publisher = new ProgressPublisher({ store, owner, pipeline: pipeline.name, file: pipeline.file, jobs });
+  const show = reporter.emit;
+  const emit = (e: RunEvent) => {
+    publisher.emit(e);
+    show(e);
+  };
+  const executor = new LocalExecutor(store, jobs);
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
   try {
     const memo = await fileHashMemo(store);
     emit({
@@ -89,14 +107,44 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       force,
       signal: controller.signal,
       emit,
-      owner: makeOwner(),
+      owner,
     });
     await memo.save();
     return summary.status === 'ok' ? 0 : summary.status === 'aborted' ? 130 : 1;
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    await reporter.close(); // first: an error below is printed on a terminal that is ours again
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+    await publisher.close();
     await executor.close();
     await store.close();
   }
 }
+
+function uiOption(flag: string | undefined, json: boolean): UiChoice | undefined {
+  if (flag !== undefined && !(UI_CHOICES as readonly string[]).includes(flag)) {
+    throw new UsageError(`--ui expects one of ${UI_CHOICES.join(', ')}, got "${flag}"`, RUN_HELP);
+  }
+  if (json && flag !== undefined && flag !== 'json') throw new UsageError(`--json means --ui json; it cannot go with --ui ${flag}`, RUN_HELP);
+  return json ? 'json' : (flag as UiChoice | undefined);
+}
+
+/**
+ * The line and JSON reporters are small and loaded with this module; the live UI (Ink and React,
+ * 0.5-1 s to load) only through import(), when it is used, and in auto mode only once there is
+ * something to watch (see deferredReporter).
+ */
+function makeReporter(ui: UiChoice, forced: boolean, verbose: boolean, onInterrupt: () => void): Reporter {
+  const write = (t: string) => void process.stdout.write(t);
+  const writeErr = (t: string) => void process.stderr.write(t);
+  if (ui === 'json') return jsonLinesReporter(write);
+  const lines = linesReporter({ write, writeErr, verbose });
+  if (ui === 'plain') return lines;
+  return deferredReporter({
+    load: async () => (await loadInk()).startInkUi({ verbose, onInterrupt }),
+    fallback: lines,
+    eager: forced,
+    onLoadError: (e) => writeErr(`basin: the live view could not start (${e instanceof Error ? e.message : String(e)}); printing lines instead\n`),
+  });
+}
+

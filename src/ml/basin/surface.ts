@@ -26,6 +26,12 @@ export interface SurfacePoint {
   readonly acc: number | null;
 }
 
+/** Directions prepared for repeated evaluation (SurfaceEvaluator.prepare). */
+export interface PreparedSurface {
+  evaluate(coeffs: readonly (readonly number[])[]): SurfacePoint[];
+  dispose(): void;
+}
+
 export class SurfaceEvaluator {
   readonly #tf: TF;
   readonly #layout: MlpLayout;
@@ -58,56 +64,77 @@ export class SurfaceEvaluator {
    * in the model's layout (any number, usually 1 or 2); each row has one coefficient per direction.
    */
   evaluate(dirs: readonly Float64Array[], coeffs: readonly (readonly number[])[]): SurfacePoint[] {
+    const prepared = this.prepare(dirs);
+    try {
+      return prepared.evaluate(coeffs);
+    } finally {
+      prepared.dispose();
+    }
+  }
+
+  /**
+   * The directions uploaded and B_j = X U_1j + ub_1j computed once, for many `evaluate` calls on the
+   * same line or plane (a radius search refines its bracket in several calls). Dispose it after use.
+   */
+  prepare(dirs: readonly Float64Array[]): PreparedSurface {
     if (this.#disposed) throw new Error('internal error: surface evaluator used after dispose');
     const tf = this.#tf;
     for (const u of dirs) if (u.length !== this.#layout.size) throw new Error(`internal error: direction of length ${u.length}, expected ${this.#layout.size}`);
-    for (const row of coeffs) if (row.length !== dirs.length) throw new Error(`internal error: ${row.length} coefficients for ${dirs.length} directions`);
     const us = dirs.map((u) => layerTensors(tf, this.#layout, u));
-    const layers = this.#layout.layers.length;
-    // B_j = X U_1j + ub_1j per chunk and direction.
     const firstDirs = this.#set.chunks.map((c) => us.map((u) => tf.tidy(() => tf.add(tf.matMul(c.x, u[0] as Tensor2D), u[1] as Tensor1D) as Tensor2D)));
+    let open = true;
+    return {
+      evaluate: (coeffs) => {
+        if (!open || this.#disposed) throw new Error('internal error: prepared surface used after dispose');
+        for (const row of coeffs) if (row.length !== dirs.length) throw new Error(`internal error: ${row.length} coefficients for ${dirs.length} directions`);
+        return coeffs.map((row) => this.#point(us, firstDirs, row));
+      },
+      dispose: () => {
+        if (open) tf.dispose([...firstDirs.flat(), ...us.flat()]);
+        open = false;
+      },
+    };
+  }
+
+  /** One point: the first layer from A and the B_j, the later layers from theta + sum_j c_j U_lj. */
+  #point(us: readonly Tensor[][], firstDirs: readonly Tensor2D[][], row: readonly number[]): SurfacePoint {
+    const tf = this.#tf;
+    const layers = this.#layout.layers.length;
     const labelled = this.#set.chunks.every((c) => c.labels !== undefined);
-    try {
-      return coeffs.map((row) => {
-        const sums = tf.tidy(() => {
-          // Layers 2..L at this point: W_l + sum_j c_j U_lj (shared by every chunk).
-          const later: Tensor[] = [];
-          for (let i = 2; i < 2 * layers; i++) {
-            let w = this.#theta[i] as Tensor;
-            row.forEach((c, j) => {
-              if (c !== 0) w = tf.add(w, tf.mul(c, (us[j] as Tensor[])[i] as Tensor));
-            });
-            later.push(w);
-          }
-          const parts: Tensor[] = [];
-          this.#set.chunks.forEach((chunk, ci) => {
-            let z: Tensor2D = this.#first[ci] as Tensor2D;
-            row.forEach((c, j) => {
-              if (c !== 0) z = tf.add(z, tf.mul(c, (firstDirs[ci] as Tensor2D[])[j] as Tensor2D)) as Tensor2D;
-            });
-            const out = this.#rest(z, later);
-            const m = chunk.x.shape[0];
-            parts.push(tf.mul(lossFn(tf, this.#loss, out, chunk.targets), m));
-            if (labelled) parts.push(tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), chunk.labels as Tensor1D), 'float32')));
-          });
-          return tf.stack(parts);
+    const sums = tf.tidy(() => {
+      // Layers 2..L at this point: W_l + sum_j c_j U_lj (shared by every chunk).
+      const later: Tensor[] = [];
+      for (let i = 2; i < 2 * layers; i++) {
+        let w = this.#theta[i] as Tensor;
+        row.forEach((c, j) => {
+          if (c !== 0) w = tf.add(w, tf.mul(c, (us[j] as Tensor[])[i] as Tensor));
         });
-        const values = sums.dataSync();
-        sums.dispose();
-        this.#evaluations++;
-        let loss = 0;
-        let correct = 0;
-        const stride = labelled ? 2 : 1;
-        for (let ci = 0; ci < this.#set.chunks.length; ci++) {
-          loss += values[ci * stride] as number;
-          if (labelled) correct += values[ci * stride + 1] as number;
-        }
-        return { loss: loss / this.#set.n, acc: labelled ? correct / this.#set.n : null };
+        later.push(w);
+      }
+      const parts: Tensor[] = [];
+      this.#set.chunks.forEach((chunk, ci) => {
+        let z: Tensor2D = this.#first[ci] as Tensor2D;
+        row.forEach((c, j) => {
+          if (c !== 0) z = tf.add(z, tf.mul(c, (firstDirs[ci] as Tensor2D[])[j] as Tensor2D)) as Tensor2D;
+        });
+        const out = this.#rest(z, later);
+        const m = chunk.x.shape[0];
+        parts.push(tf.mul(lossFn(tf, this.#loss, out, chunk.targets), m));
+        if (labelled) parts.push(tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), chunk.labels as Tensor1D), 'float32')));
       });
-    } finally {
-      tf.dispose(firstDirs.flat());
-      tf.dispose(us.flat());
+      return tf.stack(parts);
+    });
+    const values = sums.dataSync();
+    sums.dispose();
+    this.#evaluations++;
+    let loss = 0;
+    let correct = 0;
+    const stride = labelled ? 2 : 1;
+    for (let ci = 0; ci < this.#set.chunks.length; ci++) {
+      loss += values[ci * stride] as number;
+      if (labelled) correct += values[ci * stride + 1] as number;
     }
+    return { loss: loss / this.#set.n, acc: labelled ? correct / this.#set.n : null };
   }
 
   /** The network from the first layer's pre-activation on: activation, then layers 2..L. */
