@@ -35,13 +35,13 @@ export interface RunStartEvent {
 
 export type RunEvent =
   | RunStartEvent
-  | { readonly type: 'node-cached'; readonly node: NodeId; readonly stage: StageName; readonly key: NodeKey; readonly savedMs: number; readonly summary?: string }
+  | { readonly type: 'node-cached'; readonly node: NodeId; readonly stage: StageName; readonly key: NodeKey; readonly savedMs: number; readonly summary?: string; readonly highlights?: readonly string[] }
   | { readonly type: 'node-start'; readonly node: NodeId; readonly stage: StageName; readonly key: NodeKey; readonly reasons: readonly Reason[]; readonly executor: string }
   | { readonly type: 'node-waiting'; readonly node: NodeId; readonly stage: StageName; readonly owner: string }
   | ({ readonly type: 'node-progress'; readonly node: NodeId; readonly stage: StageName } & Progress)
   /** `warn`: something the user should see even in quiet output (a corrupt cache entry). */
   | { readonly type: 'node-log'; readonly node: NodeId; readonly stage: StageName; readonly line: string; readonly level?: 'info' | 'warn' }
-  | { readonly type: 'node-done'; readonly node: NodeId; readonly stage: StageName; readonly key: NodeKey; readonly durationMs: number; readonly unchanged: boolean; readonly summary?: string }
+  | { readonly type: 'node-done'; readonly node: NodeId; readonly stage: StageName; readonly key: NodeKey; readonly durationMs: number; readonly unchanged: boolean; readonly summary?: string; readonly highlights?: readonly string[] }
   | { readonly type: 'node-failed'; readonly node: NodeId; readonly stage: StageName; readonly failure: Failure }
   | { readonly type: 'node-skipped'; readonly node: NodeId; readonly stage: StageName; readonly cause: SkipCause }
   | {

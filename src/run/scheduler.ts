@@ -164,8 +164,8 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
     }
     counts.cached++;
     counts.savedMs += check.record.durationMs;
-    const summary = check.record.summary;
-    emit({ type: 'node-cached', node: node.id, stage: node.stage, key, savedMs: check.record.durationMs, ...(summary ? { summary } : {}) });
+    const { summary, highlights } = check.record;
+    emit({ type: 'node-cached', node: node.id, stage: node.stage, key, savedMs: check.record.durationMs, ...(summary ? { summary } : {}), ...(highlights?.length ? { highlights } : {}) });
     return { status: 'ok', record: check.record };
   }
 
@@ -218,6 +218,7 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
         executor: o.executor.name,
         ...(result.info === undefined ? {} : { info: result.info }),
         ...(result.summary === undefined ? {} : { summary: result.summary }),
+        ...(result.highlights?.length ? { highlights: result.highlights } : {}),
       };
       await o.store.commit(
         record,
@@ -228,7 +229,16 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
       leases.forget(key); // released by the commit itself
       counts.ran++;
       const unchanged = previousRecord !== undefined && previousRecord.key !== key && previousRecord.outputsDigest === encoded.outputsDigest;
-      emit({ type: 'node-done', node: node.id, stage: node.stage, key, durationMs, unchanged, ...(result.summary ? { summary: result.summary } : {}) });
+      emit({
+        type: 'node-done',
+        node: node.id,
+        stage: node.stage,
+        key,
+        durationMs,
+        unchanged,
+        ...(result.summary ? { summary: result.summary } : {}),
+        ...(result.highlights?.length ? { highlights: result.highlights } : {}),
+      });
       return { status: 'ok', record };
     } catch (e) {
       if (e instanceof StageAborted || (o.signal.aborted && !(e instanceof StageFailure))) return skip(node, { reason: 'aborted' });

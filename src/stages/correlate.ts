@@ -59,6 +59,7 @@ export const correlate: StageDefinition<CorrelateParams> = {
         table_csv: { type: 'bytes', data: new TextEncoder().encode(tableCsv(table)), mediaType: 'text/csv' },
       },
       summary: summaryOf(analysis),
+      highlights: highlightsOf(analysis),
     };
   },
 };
@@ -73,4 +74,30 @@ export function summaryOf(a: Analysis): string {
   const f = (v: number) => v.toFixed(2);
   const parts = rows.map((c) => `${c.metric} ${f(c.value as number)}${c.interval ? ` [${f(c.interval.low)}, ${f(c.interval.high)}]` : ''}`);
   return `${a.models} models; Spearman with ${target}: ${parts.join(', ') || 'none computable'}`;
+}
+
+/**
+ * The small table printed at the end of a run: the metrics of other stages than the first target's
+ * most strongly rank-correlated with it (Spearman, 95% bootstrap interval), then the paired
+ * good-vs-bad difference of each (mean bad - good, Wilcoxon p).
+ */
+export function highlightsOf(a: Analysis, count = 6): string[] {
+  const target = a.targets[0] as string;
+  const own = `${target.split('.')[0]}.`;
+  const rows = a.correlations
+    .filter((c) => c.method === 'spearman' && c.target === target && c.value !== null && !c.metric.startsWith(own))
+    .sort((p, q) => Math.abs(q.value as number) - Math.abs(p.value as number))
+    .slice(0, count);
+  if (!rows.length) return [`no metric of another stage correlates with ${target} yet (${a.models} models)`];
+  const contrast = a.contrast && 'rows' in a.contrast ? a.contrast : undefined;
+  const width = Math.max(...rows.map((c) => c.metric.length), 6);
+  const num = (v: number) => (v >= 0 ? ' ' : '') + v.toFixed(2);
+  const g = (v: number) => Number(v.toPrecision(3)).toString();
+  const lines = [`${'metric'.padEnd(width)}  Spearman with ${target} [95% CI]${contrast ? `   bad - good (${contrast.axis} != ${String(contrast.good)}, paired), Wilcoxon p` : ''}`];
+  for (const c of rows) {
+    const ci = c.interval ? `[${num(c.interval.low)}, ${num(c.interval.high)}]` : '[ -, - ]';
+    const diffs = contrast ? contrast.rows.filter((r) => r.metric === c.metric).map((r) => `${g(r.meanDifference)} (p ${r.pValue === null ? '-' : g(r.pValue)}, n ${r.n})`) : [];
+    lines.push(`${c.metric.padEnd(width)}  ${num(c.value as number)} ${ci.padEnd(16)}  n ${String(c.n).padEnd(4)}${diffs.length ? `  ${diffs.join('; ')}` : ''}`);
+  }
+  return lines;
 }

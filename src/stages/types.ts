@@ -43,6 +43,11 @@ export interface StageResult {
   readonly info?: JsonValue;
   /** One short line for people, shown when the node finishes (e.g. `converged in 162 epochs: test 83.1%`). */
   readonly summary?: string;
+  /**
+   * A few lines (e.g. a small table of key results) the reporters print at the end of every run that
+   * ran or reused this node, after the run's own summary; kept in the record.
+   */
+  readonly highlights?: readonly string[];
 }
 
 /** What a stage may consult to state its facts: settings of the run, never the stage's data. */

@@ -32,6 +32,8 @@ export interface NodeRecord {
   readonly info?: JsonValue;
   /** The stage's one-line summary for people. */
   readonly summary?: string;
+  /** Lines the reporters print at the end of a run (StageResult.highlights). */
+  readonly highlights?: readonly string[];
 }
 
 /** The last attempt of a node id in a pipeline: what `plan` compares against to say why. */

@@ -24,6 +24,8 @@ export function logEntryText(entry: LogEntry, verbose: boolean): { readonly tag:
       return { tag: 'wait', rest: `${entry.node}  (another run is computing it: ${entry.owner})` };
     case 'log':
       return { tag: entry.level === 'warn' ? 'warn' : 'log', rest: `${entry.node}: ${entry.line}` };
+    case 'highlights':
+      return { tag: '', rest: `\n${entry.node}:\n${entry.lines.map((l) => `  ${l}`).join('\n')}` };
     default:
       return unreachable(entry, 'log entry');
   }

@@ -18,6 +18,8 @@ export interface PlainOptions {
 export function plainReporter(opts: PlainOptions): EventSink {
   const every = opts.progressEveryMs ?? 10_000;
   const lastProgress = new Map<string, number>();
+  // Highlights of the nodes that ran or were reused, in the order they settled: printed at run end.
+  const highlights = new Map<string, readonly string[]>();
   const out = (line: string) => opts.write(`${line}\n`);
   return (e: RunEvent) => {
     switch (e.type) {
@@ -28,6 +30,7 @@ export function plainReporter(opts: PlainOptions): EventSink {
         return;
       }
       case 'node-cached':
+        if (e.highlights?.length) highlights.set(e.node, e.highlights);
         if (opts.verbose) out(`cached  ${e.node}${e.summary ? `  ${e.summary}` : ''}`);
         return;
       case 'node-start':
@@ -52,6 +55,7 @@ export function plainReporter(opts: PlainOptions): EventSink {
         return;
       case 'node-done':
         lastProgress.delete(e.node);
+        if (e.highlights?.length) highlights.set(e.node, e.highlights);
         out(`done    ${e.node}  ${formatDuration(e.durationMs)}${e.summary ? `  ${e.summary}` : ''}${e.unchanged ? '  (output unchanged: downstream stays cached)' : ''}`);
         return;
       case 'node-failed':
@@ -68,6 +72,7 @@ export function plainReporter(opts: PlainOptions): EventSink {
         const saved = e.savedMs > 0 ? ` (the cache saved ${formatDuration(e.savedMs)})` : '';
         const verdict = e.status === 'ok' ? 'done' : e.status === 'aborted' ? 'aborted' : 'failed';
         out(`${verdict}: ${parts.join(', ')} in ${formatDuration(e.wallMs)}${saved}`);
+        for (const [node, lines] of highlights) out(`\n${node}:\n${lines.map((l) => `  ${l}`).join('\n')}`);
         return;
       }
       default:

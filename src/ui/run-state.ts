@@ -47,6 +47,7 @@ export type LogEntry = { readonly id: number; readonly node: NodeId } & (
   | { readonly kind: 'skipped'; readonly cause: SkipCause }
   | { readonly kind: 'waiting'; readonly owner: string }
   | { readonly kind: 'log'; readonly line: string; readonly level: 'info' | 'warn' }
+  | { readonly kind: 'highlights'; readonly lines: readonly string[] }
 );
 
 export type RunEnd = Extract<RunEvent, { type: 'run-end' }>;
@@ -71,6 +72,8 @@ export interface RunState {
   /** The user asked to stop (q or Ctrl-C); running stages have the abort signal. */
   readonly interrupted: boolean;
   readonly end?: RunEnd;
+  /** Highlights of nodes that ran or were reused (StageResult.highlights), logged when the run ends. */
+  readonly highlights: readonly { readonly node: NodeId; readonly lines: readonly string[] }[];
   /** Set by `status --watch`: whose run this is; undefined while no run is computing. */
   readonly watch?: { readonly following?: Following };
 }
@@ -79,7 +82,7 @@ export interface RunState {
 export type RunAction = RunEvent | { readonly type: 'interrupt' };
 
 export function initialRunState(options: { readonly verbose?: boolean } = {}): RunState {
-  return { verbose: options.verbose ?? false, stages: [], running: [], log: [], failures: [], interrupted: false };
+  return { verbose: options.verbose ?? false, stages: [], running: [], log: [], failures: [], interrupted: false, highlights: [] };
 }
 
 /**
@@ -98,7 +101,7 @@ export function reduceRun(state: RunState, action: RunAction, now: number): RunS
         stages: action.stages.map((s) => ({ name: s.name, total: s.nodes, done: 0, cached: 0, running: 0, failed: 0, skipped: 0, ranMs: 0 })),
       };
     case 'node-cached': {
-      const next = { ...state, stages: bump(state.stages, action.stage, { cached: 1 }) };
+      const next = { ...withHighlights(state, action), stages: bump(state.stages, action.stage, { cached: 1 }) };
       return state.verbose ? appendLog(next, { kind: 'cached', node: action.node, ...(action.summary ? { summary: action.summary } : {}) }) : next;
     }
     case 'node-start': {
@@ -130,7 +133,7 @@ export function reduceRun(state: RunState, action: RunAction, now: number): RunS
       if (action.level !== 'warn' && !state.verbose) return state;
       return appendLog(state, { kind: 'log', node: action.node, line: action.line, level: action.level ?? 'info' });
     case 'node-done': {
-      const next = settle(state, action.node, action.stage, { done: 1, ranMs: action.durationMs });
+      const next = settle(withHighlights(state, action), action.node, action.stage, { done: 1, ranMs: action.durationMs });
       return appendLog(next, {
         kind: 'done',
         node: action.node,
@@ -148,7 +151,7 @@ export function reduceRun(state: RunState, action: RunAction, now: number): RunS
       return state.verbose || action.cause.reason === 'upstream-failed' ? appendLog(next, { kind: 'skipped', node: action.node, cause: action.cause }) : next;
     }
     case 'run-end':
-      return { ...state, end: action, running: [], stages: state.stages.map((s) => (s.running ? { ...s, running: 0 } : s)) };
+      return { ...state.highlights.reduce((s, h) => appendLog(s, { kind: 'highlights', node: h.node, lines: h.lines }), state), end: action, running: [], stages: state.stages.map((s) => (s.running ? { ...s, running: 0 } : s)) };
     case 'interrupt':
       return state.interrupted ? state : { ...state, interrupted: true };
     default:
@@ -183,6 +186,10 @@ function settle(state: RunState, node: NodeId, stage: StageName, by: Counts): Ru
 }
 
 /** The log only grows, so an entry's index is a stable id (the React key of a <Static> child). */
+function withHighlights(state: RunState, e: { readonly node: NodeId; readonly highlights?: readonly string[] }): RunState {
+  return e.highlights?.length ? { ...state, highlights: [...state.highlights.filter((h) => h.node !== e.node), { node: e.node, lines: e.highlights }] } : state;
+}
+
 function appendLog(state: RunState, entry: DistributiveOmit<LogEntry, 'id'>): RunState {
   return { ...state, log: [...state.log, { ...entry, id: state.log.length } as LogEntry] };
 }

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { RunEvent } from '../../src/run/events.js';
+import { logLine } from '../../src/ui/log-text.js';
+import { plainReporter } from '../../src/ui/plain-reporter.js';
 import { initialRunState, reduceRun } from '../../src/ui/run-state.js';
 import { trailPoints } from '../../src/ui/trail.js';
 import { ev, replay, runStart } from './fixtures.js';
@@ -79,4 +82,27 @@ test('a node that is aborted leaves the running list; run-end clears what is lef
 test('initial state is empty', () => {
   const s = initialRunState();
   assert.deepEqual([s.stages, s.running, s.log, s.failures, s.interrupted, s.end], [[], [], [], [], false, undefined]);
+});
+
+test('highlights of nodes that ran or were reused are logged when the run ends, after everything else', () => {
+  const s = replay([
+    [0, runStart({ correlate: 1, report: 1 })],
+    [1, { ...ev.cached('correlate'), highlights: ['metric  Spearman', 'h.trace  -0.90'] } as RunEvent],
+    [2, ev.start('report')],
+    [3, ev.done('report', 1, 'rendered')],
+    [4, ev.end()],
+  ]);
+  assert.deepEqual(s.log.map((e) => [e.kind, e.node]), [['done', 'report'], ['highlights', 'correlate']]);
+  const last = s.log[1];
+  assert.ok(last?.kind === 'highlights');
+  assert.match(logLine(last, false), /\ncorrelate:\n {2}metric {2}Spearman\n {2}h\.trace {2}-0\.90$/);
+});
+
+test('the line reporter prints highlights after the run summary', () => {
+  let text = '';
+  const emit = plainReporter({ write: (t) => (text += t), verbose: false });
+  emit(runStart({ correlate: 1 }));
+  emit({ ...ev.done('correlate', 5, '6 models'), highlights: ['a  1', 'b  2'] } as RunEvent);
+  emit(ev.end());
+  assert.match(text, /^done: 0 ran, 0 cached in .*\n\ncorrelate:\n {2}a {2}1\n {2}b {2}2\n$/m);
 });
