@@ -51,7 +51,9 @@ function compile(catalog: KindCatalog): CompiledSchemas {
   const document = raw.compile(documentSchema(stageSchemas));
 
   // Resolved values are checked against the same stage schemas, but with the interpolation
-  // alternative switched off: after interpolation, "${...}" is never a valid number or list.
+  // alternative removed: after interpolation, "${...}" is never a valid number or list. Removed, not
+  // just made false: Ajv fills no defaults inside anyOf, so a mapping that may also be written as an
+  // interpolation (`model: "${params.model}"`) would lose its nested defaults.
   const resolvedAjv = new Ajv2020({ ...AJV_OPTIONS, useDefaults: true });
   resolvedAjv.addSchema({ $id: PIPELINE_ID, $defs: { interpolation: false } });
   const validators = new Map<string, ValidateFunction>();
@@ -62,7 +64,7 @@ function compile(catalog: KindCatalog): CompiledSchemas {
       if (!schema) return undefined;
       let v = validators.get(kind);
       if (!v) {
-        v = resolvedAjv.compile(schema);
+        v = resolvedAjv.compile(withoutInterpolation(schema) as Record<string, unknown>);
         validators.set(kind, v);
       }
       return v;
@@ -91,4 +93,29 @@ function documentSchema(stageSchemas: ReadonlyMap<string, Record<string, unknown
   if (branches.length > 0) stage['allOf'] = branches;
   else delete stage['allOf'];
   return schema;
+}
+
+const INTERPOLATION_REF = '../pipeline.schema.json#/$defs/interpolation';
+
+/**
+ * The schema with every `anyOf: [X, {$ref: interpolation}]` whose X is a mapping schema replaced by X
+ * merged into its parent, so Ajv fills X's defaults. Deep, on a copy.
+ */
+export function withoutInterpolation(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutInterpolation);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node as Record<string, unknown>)) out[k] = withoutInterpolation(v);
+  const anyOf = out['anyOf'];
+  if (!Array.isArray(anyOf)) return out;
+  const rest = anyOf.filter((b) => !(b && typeof b === 'object' && (b as Record<string, unknown>)['$ref'] === INTERPOLATION_REF));
+  if (rest.length === anyOf.length) return out;
+  // Only mappings need it (defaults live in their properties); scalars keep the anyOf, whose
+  // errors read better ("a number >= 0").
+  const only = rest.length === 1 ? (rest[0] as Record<string, unknown>) : undefined;
+  if (only && typeof only === 'object' && (only['type'] === 'object' || 'properties' in only) && !Object.keys(only).some((k) => k !== 'anyOf' && k in out)) {
+    const { anyOf: _dropped, ...parent } = out;
+    return { ...parent, ...only };
+  }
+  return out;
 }

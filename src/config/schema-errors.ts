@@ -31,7 +31,14 @@ export function schemaDiagnostics(errors: readonly ErrorObject[], source: Source
     const e = errors[i]!;
     if (e.keyword !== 'anyOf') continue;
     const branch: ErrorObject[] = [];
-    for (let j = i - 1; j >= 0 && !consumed.has(j) && within(errors[j]!.instancePath, e.instancePath); j--) {
+    // Deeper errors already folded by an inner anyOf (a field of a mapping that may also be an
+    // interpolation) were reported on their own: they make this anyOf's summary redundant.
+    let deeper = false;
+    for (let j = i - 1; j >= 0 && within(errors[j]!.instancePath, e.instancePath); j--) {
+      if (consumed.has(j)) {
+        deeper ||= errors[j]!.instancePath !== e.instancePath;
+        continue;
+      }
       consumed.add(j);
       branch.unshift(errors[j]!);
     }
@@ -40,7 +47,7 @@ export function schemaDiagnostics(errors: readonly ErrorObject[], source: Source
     const specific = branch.filter((b) => b.instancePath !== e.instancePath || !isTypeMismatch(b));
     // A value of the right type that breaks a constraint (-1 for a number >= 0): say which constraint.
     if (specific.length > 0) out.push(...specific.flatMap((b) => one(b, source, opts)));
-    else out.push(...one(e, source, opts));
+    else if (!deeper) out.push(...one(e, source, opts));
   }
   errors.forEach((e, i) => {
     if (!consumed.has(i)) out.push(...one(e, source, opts));

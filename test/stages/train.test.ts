@@ -64,6 +64,19 @@ test('schema: every default is filled in, inside nested blocks too', () => {
   });
 });
 
+test('schema: a mapping given as an interpolation gets its nested defaults too', () => {
+  const r = loadPipeline(
+    'basin.yaml',
+    'version: 1\nname: t\nparams: { model: { hidden: [8] }, opt: { name: adam } }\nstages:\n  data: { kind: dataset, with: { source: mnist } }\n  train: { kind: train, inputs: { data: data }, with: { model: "${params.model}", optimizer: "${params.opt}" } }\n',
+    catalog,
+    { cwd: '/tmp/p' },
+  );
+  assert.ok(r.ok, r.ok ? '' : r.error.map((d) => d.message).join('\n'));
+  const p = r.value.nodes.find((n) => n.id === 'train')!.params as unknown as TrainParams;
+  assert.deepEqual(p.model, { ...DEFAULTS.model, hidden: [8] });
+  assert.deepEqual(p.optimizer, { ...DEFAULTS.optimizer, name: 'adam' });
+});
+
 test('schema: typos and out-of-range values are config errors', () => {
   assert.deepEqual(errorsOf('{ optimizer: { nme: adam } }'), ['unknown key "nme" in "with.optimizer" of stage "train"']);
   assert.deepEqual(errorsOf('{ optimizer: { name: rmsprop } }'), ['"with.optimizer.name" of stage "train" must be one of "sgd", "momentum", "adam", "gd"']);
