@@ -2,10 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadPipeline } from '../../src/config/load.js';
-import { catalogFromSchemaDir } from '../../src/config/schema-catalog.js';
 import type { NodeId } from '../../src/fingerprint/ids.js';
-import type { BackendName } from '../../src/ml/backend.js';
 import type { Artifact } from '../../src/stages/artifact.js';
 import { basinVolume, type BasinVolumeParams } from '../../src/stages/basin-volume.js';
 import { dataset, type DatasetParams } from '../../src/stages/dataset.js';
@@ -15,6 +12,7 @@ import { train, type TrainParams } from '../../src/stages/train.js';
 import type { Progress, StageContext } from '../../src/stages/types.js';
 import type { JsonValue } from '../../src/util/json.js';
 import { workspaceWith } from '../engine/rig.js';
+import { arrayOf, backend, jsonOf, stageRig } from './stage-rig.js';
 
 /**
  * The `basin-volume` stage: schema defaults; in-process runs on real trained tiny models (a good and
@@ -22,16 +20,7 @@ import { workspaceWith } from '../engine/rig.js';
  * directions); the quadratic prediction from a hessian input against the sampled volume, on a model
  * whose loss is exactly quadratic and on a small smooth one; failures; the CLI end to end.
  */
-const backend = (process.env['BASIN_TEST_BACKEND'] ?? 'cpu') as BackendName;
-const catalog = catalogFromSchemaDir(['dataset', 'train', 'hessian', 'basin-volume']);
-
-function load(yaml: string) {
-  const r = loadPipeline('basin.yaml', yaml, catalog, { cwd: '/tmp/p' });
-  if (!r.ok) throw new Error(r.error.map((d) => d.message).join('\n'));
-  return r.value;
-}
-const paramsOf = <P>(stage: string, kind: string, withBlock: string): P =>
-  load(`version: 1\nname: t\nstages:\n  ${stage}: { kind: ${kind}, with: ${withBlock} }\n`).nodes.find((n) => n.id === stage)!.params as unknown as P;
+const { paramsOf, context, rejects } = stageRig(['dataset', 'train', 'hessian', 'basin-volume'], 'v');
 
 const DEFAULTS: BasinVolumeParams = {
   examples: 'train',
@@ -50,24 +39,12 @@ test('schema: every default is filled in; bad values are config errors', () => {
   assert.deepEqual(paramsOf('v', 'basin-volume', '{}'), DEFAULTS);
   assert.deepEqual(paramsOf<BasinVolumeParams>('v', 'basin-volume', '{ threshold: { type: absolute } }').threshold, { type: 'absolute', value: 0.1 });
   for (const bad of ['{ directions: 0 }', '{ kind: gaussian }', '{ threshold: { type: percent } }', '{ threshold: { value: 0 } }', '{ span: { value: -1 } }', '{ bisection: { tol: 1 } }', '{ bisection: { points: 0 } }', '{ grid: { points: 0 } }', '{ bootstrap: -1 }', '{ examples: test }', '{ radius: 3 }']) {
-    const r = loadPipeline('basin.yaml', `version: 1\nname: t\nstages:\n  v: { kind: basin-volume, with: ${bad} }\n`, catalog, { cwd: '/tmp/p' });
-    assert.ok(!r.ok, bad);
+    assert.ok(rejects('basin-volume', bad), bad);
   }
 });
 
 // ---- in-process, on real trained models ----
 
-function context<P>(params: P, inputs: StageContext['inputs'], progress: Progress[] = [], signal = new AbortController().signal): StageContext<P> {
-  return { nodeId: 'v' as NodeId, params, inputs, workdir: '/tmp', runtime: { backend }, signal, progress: (p) => progress.push(p), log: () => {} };
-}
-const jsonOf = (a: Artifact | undefined): Record<string, JsonValue> => {
-  assert.ok(a?.type === 'json');
-  return a.value as Record<string, JsonValue>;
-};
-const arrayOf = (a: Artifact | undefined) => {
-  assert.ok(a?.type === 'array');
-  return a;
-};
 const num = (o: Record<string, JsonValue>, key: string): number => o[key] as number;
 const pair = (o: Record<string, JsonValue>, key: string): [number, number] => o[key] as [number, number];
 const input = (nodeId: string, outputs: Record<string, Artifact>) => [{ nodeId: nodeId as NodeId, outputs }];

@@ -3,21 +3,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { loadPipeline } from '../../src/config/load.js';
-import { catalogFromSchemaDir } from '../../src/config/schema-catalog.js';
 import type { NodeId } from '../../src/fingerprint/ids.js';
-import type { BackendName } from '../../src/ml/backend.js';
 import { mlpLayout, type MlpLayout } from '../../src/ml/mlp.js';
 import { referenceHessian } from '../../src/ml/reference.js';
 import { oneHot } from '../../src/ml/train-loop.js';
-import type { Artifact } from '../../src/stages/artifact.js';
 import { dataset, type DatasetParams } from '../../src/stages/dataset.js';
 import { StageAborted, StageFailure } from '../../src/stages/failure.js';
 import { hessian, type HessianParams } from '../../src/stages/hessian.js';
 import { train, type TrainParams } from '../../src/stages/train.js';
 import type { Progress, StageContext } from '../../src/stages/types.js';
-import type { JsonValue } from '../../src/util/json.js';
 import { workspaceWith } from '../engine/rig.js';
+import { arrayOf, backend, get, jsonOf, stageRig } from './stage-rig.js';
 
 /**
  * The `hessian` stage: schema defaults; the stage in-process on a real trained model, checked
@@ -25,16 +21,7 @@ import { workspaceWith } from '../engine/rig.js';
  * dense ground truth; the example sets; failures; and the CLI end to end (foreach over a sweep,
  * show, export, cached rerun, a hessian-only change leaving training cached).
  */
-const backend = (process.env['BASIN_TEST_BACKEND'] ?? 'cpu') as BackendName;
-const catalog = catalogFromSchemaDir(['dataset', 'train', 'hessian']);
-
-function load(yaml: string) {
-  const r = loadPipeline('basin.yaml', yaml, catalog, { cwd: '/tmp/p' });
-  if (!r.ok) throw new Error(r.error.map((d) => d.message).join('\n'));
-  return r.value;
-}
-const paramsOf = <P>(stage: string, kind: string, withBlock: string, extra = ''): P =>
-  load(`version: 1\nname: t\nstages:\n  ${stage}: { kind: ${kind}, with: ${withBlock}${extra} }\n`).nodes.find((n) => n.id === stage)!.params as unknown as P;
+const { paramsOf, context, rejects } = stageRig(['dataset', 'train', 'hessian'], 'h');
 
 const DEFAULTS: HessianParams = {
   examples: 'train',
@@ -57,25 +44,12 @@ test('schema: every default is filled in; bad values are config errors', () => {
   assert.deepEqual(paramsOf('h', 'hessian', '{}'), DEFAULTS);
   assert.deepEqual(paramsOf<HessianParams>('h', 'hessian', '{ lanczos: { tol: 1e-6 }, slq: { runs: 0 } }').lanczos, { maxSteps: 100, tol: 1e-6 });
   for (const bad of ['{ hutchinson: 1 }', '{ hutchpp: 2 }', '{ slq: { runs: 1 } }', '{ examples: test }', '{ dense: yes }', '{ deltas: [0] }', '{ topK: 0 }']) {
-    const r = loadPipeline('basin.yaml', `version: 1\nname: t\nstages:\n  h: { kind: hessian, with: ${bad} }\n`, catalog, { cwd: '/tmp/p' });
-    assert.ok(!r.ok, bad);
+    assert.ok(rejects('hessian', bad), bad);
   }
 });
 
 // ---- in-process, on a real trained model ----
 
-function context<P>(params: P, inputs: StageContext['inputs'], progress: Progress[] = [], signal = new AbortController().signal): StageContext<P> {
-  return { nodeId: 'h' as NodeId, params, inputs, workdir: '/tmp', runtime: { backend }, signal, progress: (p) => progress.push(p), log: () => {} };
-}
-const jsonOf = (a: Artifact | undefined): Record<string, JsonValue> => {
-  assert.ok(a?.type === 'json');
-  return a.value as Record<string, JsonValue>;
-};
-const arrayOf = (a: Artifact | undefined) => {
-  assert.ok(a?.type === 'array');
-  return a;
-};
-const get = (o: JsonValue, path: string): JsonValue => path.split('.').reduce<JsonValue>((v, k) => (v as Record<string, JsonValue>)[k] as JsonValue, o);
 
 const fixture = (async () => {
   const dataParams = paramsOf<DatasetParams>('data', 'dataset', '{ source: gaussian-mixture, dims: 3, classes: 3, train: 40, attack: 12, test: 30, separation: 4, std: 0.8 }');

@@ -3,10 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadPipeline } from '../../src/config/load.js';
-import { catalogFromSchemaDir } from '../../src/config/schema-catalog.js';
 import type { NodeId } from '../../src/fingerprint/ids.js';
-import type { BackendName } from '../../src/ml/backend.js';
 import type { SigmaSummary } from '../../src/ml/basin/restarts.js';
 import type { Artifact, Outputs } from '../../src/stages/artifact.js';
 import { dataset, type DatasetParams } from '../../src/stages/dataset.js';
@@ -16,6 +13,7 @@ import { train, type TrainParams } from '../../src/stages/train.js';
 import type { Progress, StageContext } from '../../src/stages/types.js';
 import type { JsonValue } from '../../src/util/json.js';
 import { workspaceWith } from '../engine/rig.js';
+import { arrayOf, backend, jsonOf, stageRig } from './stage-rig.js';
 
 /**
  * The `restarts` stage: schema defaults; the stage in-process on real trained models (a good one,
@@ -30,16 +28,7 @@ import { workspaceWith } from '../engine/rig.js';
  * reach test accuracy 70-86% against their own 61-66%, although their relative perturbation
  * ||sigma xi|| / ||theta|| is smaller (0.30 vs 0.47: their weights are larger).
  */
-const backend = (process.env['BASIN_TEST_BACKEND'] ?? 'cpu') as BackendName;
-const catalog = catalogFromSchemaDir(['dataset', 'train', 'restarts']);
-
-function load(yaml: string) {
-  const r = loadPipeline('basin.yaml', yaml, catalog, { cwd: '/tmp/p' });
-  if (!r.ok) throw new Error(r.error.map((d) => d.message).join('\n'));
-  return r.value;
-}
-const paramsOf = <P>(stage: string, kind: string, withBlock: string): P =>
-  load(`version: 1\nname: t\nstages:\n  ${stage}: { kind: ${kind}, with: ${withBlock} }\n`).nodes.find((n) => n.id === stage)!.params as unknown as P;
+const { paramsOf, context, rejects } = stageRig(['dataset', 'train', 'restarts'], 'r');
 
 const DEFAULTS: RestartsParams = {
   sigmas: [0, 0.001, 0.003, 0.01, 0.03, 0.1],
@@ -63,24 +52,12 @@ test('schema: every default is filled in; bad values are config errors', () => {
     seed: 's',
   });
   for (const bad of ['{ sigmas: [] }', '{ sigmas: [-0.1] }', '{ sigmas: [0.1, 0.1] }', '{ draws: 0 }', '{ noise: uniform }', '{ maxEpochs: 0 }', '{ returnBy: accuracy }', '{ distanceTol: 0 }', '{ disagreementTol: -1 }', '{ sigma: [1] }']) {
-    const r = loadPipeline('basin.yaml', `version: 1\nname: t\nstages:\n  r: { kind: restarts, with: ${bad} }\n`, catalog, { cwd: '/tmp/p' });
-    assert.ok(!r.ok, bad);
+    assert.ok(rejects('restarts', bad), bad);
   }
 });
 
 // ---- in-process, on real trained models ----
 
-function context<P>(params: P, inputs: StageContext['inputs'], progress: Progress[] = [], signal = new AbortController().signal): StageContext<P> {
-  return { nodeId: 'r' as NodeId, params, inputs, workdir: '/tmp', runtime: { backend }, signal, progress: (p) => progress.push(p), log: () => {} };
-}
-const jsonOf = (a: Artifact | undefined): Record<string, JsonValue> => {
-  assert.ok(a?.type === 'json');
-  return a.value as Record<string, JsonValue>;
-};
-const arrayOf = (a: Artifact | undefined) => {
-  assert.ok(a?.type === 'array');
-  return a;
-};
 const digest = (a: Artifact | undefined) => {
   const d = arrayOf(a).data;
   return createHash('sha256').update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)).digest('hex');

@@ -3,22 +3,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tensor1D } from '@tensorflow/tfjs';
-import { loadPipeline } from '../../src/config/load.js';
-import { catalogFromSchemaDir } from '../../src/config/schema-catalog.js';
 import type { NodeId } from '../../src/fingerprint/ids.js';
-import type { BackendName } from '../../src/ml/backend.js';
 import { disposeEvalSet, evaluateSet, uploadEvalSet } from '../../src/ml/metrics.js';
 import type { MlpLayout } from '../../src/ml/mlp.js';
 import { loadTf } from '../../src/ml/runtime.js';
 import { oneHot } from '../../src/ml/train-loop.js';
-import type { Artifact, Outputs } from '../../src/stages/artifact.js';
+import type { Outputs } from '../../src/stages/artifact.js';
 import { dataset, type DatasetParams } from '../../src/stages/dataset.js';
 import { StageAborted, StageFailure } from '../../src/stages/failure.js';
 import { sharpness, type SharpnessParams } from '../../src/stages/sharpness.js';
 import { train, type TrainParams } from '../../src/stages/train.js';
 import type { Progress, StageContext } from '../../src/stages/types.js';
-import type { JsonValue } from '../../src/util/json.js';
 import { workspaceWith } from '../engine/rig.js';
+import { arrayOf, backend, get, jsonOf, stageRig } from './stage-rig.js';
 
 /**
  * The `sharpness` stage: schema defaults; in-process on a good and a bad minimum of one seed (the
@@ -26,16 +23,7 @@ import { workspaceWith } from '../engine/rig.js';
  * to end. The algorithms themselves are checked against exact answers in
  * src/ml/basin/sharpness.test.ts (brute force over box vertices, tr(H) / 2 of a quadratic).
  */
-const backend = (process.env['BASIN_TEST_BACKEND'] ?? 'cpu') as BackendName;
-const catalog = catalogFromSchemaDir(['dataset', 'train', 'sharpness']);
-
-function load(yaml: string) {
-  const r = loadPipeline('basin.yaml', yaml, catalog, { cwd: '/tmp/p' });
-  if (!r.ok) throw new Error(r.error.map((d) => d.message).join('\n'));
-  return r.value;
-}
-const paramsOf = <P>(stage: string, kind: string, withBlock: string): P =>
-  load(`version: 1\nname: t\nstages:\n  ${stage}: { kind: ${kind}, with: ${withBlock} }\n`).nodes.find((n) => n.id === stage)!.params as unknown as P;
+const { paramsOf, context, rejects } = stageRig(['dataset', 'train', 'sharpness'], 's');
 
 const DEFAULTS: SharpnessParams = {
   set: 'train',
@@ -54,25 +42,12 @@ test('schema: every default is filled in; bad values are config errors', () => {
   assert.deepEqual(paramsOf('s', 'sharpness', '{}'), DEFAULTS);
   assert.deepEqual(paramsOf<SharpnessParams>('s', 'sharpness', '{ eps: [], draws: 0 }').eps, []);
   for (const bad of ['{ eps: [0] }', '{ eps: 0.001 }', '{ steps: 0 }', '{ stepFraction: 0 }', '{ stepFraction: 1.5 }', '{ halvings: 0 }', '{ restarts: -1 }', '{ sigma: 0 }', '{ draws: 1 }', '{ set: valid }', '{ antithetic: 1 }']) {
-    const r = loadPipeline('basin.yaml', `version: 1\nname: t\nstages:\n  s: { kind: sharpness, with: ${bad} }\n`, catalog, { cwd: '/tmp/p' });
-    assert.ok(!r.ok, bad);
+    assert.ok(rejects('sharpness', bad), bad);
   }
 });
 
 // ---- in-process, on a good and a bad minimum of one seed ----
 
-function context<P>(params: P, inputs: StageContext['inputs'], progress: Progress[] = [], signal = new AbortController().signal): StageContext<P> {
-  return { nodeId: 's' as NodeId, params, inputs, workdir: '/tmp', runtime: { backend }, signal, progress: (p) => progress.push(p), log: () => {} };
-}
-const jsonOf = (a: Artifact | undefined): Record<string, JsonValue> => {
-  assert.ok(a?.type === 'json');
-  return a.value as Record<string, JsonValue>;
-};
-const arrayOf = (a: Artifact | undefined) => {
-  assert.ok(a?.type === 'array');
-  return a;
-};
-const get = (o: JsonValue, path: string): JsonValue => path.split('.').reduce<JsonValue>((v, k) => (v as Record<string, JsonValue>)[k] as JsonValue, o);
 const node = (id: string, outputs: Outputs) => [{ nodeId: id as NodeId, outputs }];
 
 const fixture = (async () => {

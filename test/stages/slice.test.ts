@@ -3,17 +3,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tensor1D } from '@tensorflow/tfjs';
-import { loadPipeline } from '../../src/config/load.js';
-import { catalogFromSchemaDir } from '../../src/config/schema-catalog.js';
 import type { NodeId } from '../../src/fingerprint/ids.js';
-import type { BackendName } from '../../src/ml/backend.js';
 import { sliceDirections } from '../../src/ml/basin/slice.js';
 import { disposeEvalSet, evaluateSet, uploadEvalSet, type SetFit } from '../../src/ml/metrics.js';
 import { initParams, mlpLayout, type MlpLayout } from '../../src/ml/mlp.js';
 import { Rng } from '../../src/ml/rng.js';
 import { loadTf } from '../../src/ml/runtime.js';
 import { oneHot } from '../../src/ml/train-loop.js';
-import type { Artifact, Outputs } from '../../src/stages/artifact.js';
+import type { Outputs } from '../../src/stages/artifact.js';
 import { dataset, type DatasetParams } from '../../src/stages/dataset.js';
 import { StageAborted, StageFailure } from '../../src/stages/failure.js';
 import { slice, type SliceParams } from '../../src/stages/slice.js';
@@ -21,6 +18,7 @@ import { train, type TrainParams } from '../../src/stages/train.js';
 import type { Progress, StageContext } from '../../src/stages/types.js';
 import type { JsonValue } from '../../src/util/json.js';
 import { workspaceWith } from '../engine/rig.js';
+import { arrayOf, backend, get, jsonOf, stageRig } from './stage-rig.js';
 
 /**
  * The `slice` stage: schema defaults; 1-D, 2-D and interpolation runs in-process on a real good and
@@ -28,16 +26,7 @@ import { workspaceWith } from '../engine/rig.js';
  * checked against direct evaluations (evaluateSet); failures; the CLI end to end (models paired by
  * seed through foreach and through a matrix, show, export).
  */
-const backend = (process.env['BASIN_TEST_BACKEND'] ?? 'cpu') as BackendName;
-const catalog = catalogFromSchemaDir(['dataset', 'train', 'slice']);
-
-function load(yaml: string) {
-  const r = loadPipeline('basin.yaml', yaml, catalog, { cwd: '/tmp/p' });
-  if (!r.ok) throw new Error(r.error.map((d) => d.message).join('\n'));
-  return r.value;
-}
-const paramsOf = <P>(stage: string, kind: string, withBlock: string): P =>
-  load(`version: 1\nname: t\nstages:\n  ${stage}: { kind: ${kind}, with: ${withBlock} }\n`).nodes.find((n) => n.id === stage)!.params as unknown as P;
+const { paramsOf, context, rejects } = stageRig(['dataset', 'train', 'slice'], 's');
 
 const DEFAULTS: SliceParams = {
   mode: '1d',
@@ -52,25 +41,12 @@ test('schema: every default is filled in; bad values are config errors', () => {
   assert.deepEqual(paramsOf('s', 'slice', '{}'), DEFAULTS);
   assert.deepEqual(paramsOf<SliceParams>('s', 'slice', '{ mode: 2d, grid: { steps: 4 } }').grid, { span: 1, steps: 4 });
   for (const bad of ['{ mode: 3d }', '{ direction: random }', '{ grid: { steps: 0 } }', '{ grid: { span: 0 } }', '{ alpha: { from: 0.2 } }', '{ alpha: { to: 0.5 } }', '{ alpha: { perUnit: 0 } }', '{ sets: [] }', '{ sets: [train, train] }', '{ sets: [valid] }', '{ span: 1 }']) {
-    const r = loadPipeline('basin.yaml', `version: 1\nname: t\nstages:\n  s: { kind: slice, with: ${bad} }\n`, catalog, { cwd: '/tmp/p' });
-    assert.ok(!r.ok, bad);
+    assert.ok(rejects('slice', bad), bad);
   }
 });
 
 // ---- in-process, on a good and a bad minimum of one seed ----
 
-function context<P>(params: P, inputs: StageContext['inputs'], progress: Progress[] = [], signal = new AbortController().signal): StageContext<P> {
-  return { nodeId: 's' as NodeId, params, inputs, workdir: '/tmp', runtime: { backend }, signal, progress: (p) => progress.push(p), log: () => {} };
-}
-const jsonOf = (a: Artifact | undefined): Record<string, JsonValue> => {
-  assert.ok(a?.type === 'json');
-  return a.value as Record<string, JsonValue>;
-};
-const arrayOf = (a: Artifact | undefined) => {
-  assert.ok(a?.type === 'array');
-  return a;
-};
-const get = (o: JsonValue, path: string): JsonValue => path.split('.').reduce<JsonValue>((v, k) => (v as Record<string, JsonValue>)[k] as JsonValue, o);
 const node = (id: string, outputs: Outputs) => [{ nodeId: id as NodeId, outputs }];
 
 const fixture = (async () => {
