@@ -9,13 +9,14 @@ import { restarts } from './restarts.js';
 import { sharpness } from './sharpness.js';
 import { slice } from './slice.js';
 import { train } from './train.js';
+import { twoLayer } from './two-layer.js';
 import type { AnyStage } from './types.js';
 
 /**
  * Every stage kind basin knows. Definitions are cheap to import: a stage that needs a heavy library
  * (TF.js) imports it inside run(), so planning and fully cached runs never load it.
  */
-const STAGES: readonly AnyStage[] = [command, probe, dataset, train, hessian, basinVolume, restarts, slice, sharpness, correlate, report];
+const STAGES: readonly AnyStage[] = [command, probe, dataset, train, hessian, basinVolume, restarts, slice, sharpness, correlate, report, twoLayer];
 
 const BY_KIND = new Map(STAGES.map((s) => [s.kind, s]));
 
