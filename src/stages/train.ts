@@ -92,7 +92,11 @@ export const train: StageDefinition<TrainParams> = {
     return {
       outputs: outputsOf(result, p, meta),
       info: { stop: result.stop, epochs: result.epochs, steps: result.steps, wallMs: Math.round(result.wallMs), stepsPerSec: Math.round(stepsPerSec), backend },
-      summary: `${result.stop} after ${result.epochs} epochs: S ${fmt(result.metrics.trainAcc)}${result.metrics.attackAcc === null ? '' : `, A ${fmt(result.metrics.attackAcc)}`}, test ${fmt(result.metrics.testAcc)}`,
+      summary:
+        result.metrics.trainAcc === null
+          ? // Regression: no accuracy; the losses say how well it fits.
+            `${result.stop} after ${result.epochs} epochs: loss on S ${num(result.metrics.trainLoss)}, test ${num(result.metrics.testLoss)}`
+          : `${result.stop} after ${result.epochs} epochs: S ${fmt(result.metrics.trainAcc)}${result.metrics.attackAcc === null ? '' : `, A ${fmt(result.metrics.attackAcc)}`}, test ${fmt(result.metrics.testAcc)}`,
     };
   },
 };
@@ -159,3 +163,4 @@ function outputsOf(r: TrainResult, p: TrainParams, meta: DatasetMeta): Outputs {
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 const json = (v: unknown): JsonValue => JSON.parse(JSON.stringify(v)) as JsonValue;
 const fmt = (v: number | null): string => (v === null ? '-' : `${(100 * v).toFixed(1)}%`);
+const num = (v: number | null): string => (v === null ? '-' : Number(v.toPrecision(3)).toString());
