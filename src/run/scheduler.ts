@@ -59,6 +59,8 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
   // Every pipeline node's matrix coordinates, for tasks (a stage gathering a sweep keys rows by them).
   const matrixOf = new Map(o.pipeline.nodes.map((n) => [n.id, n.matrix]));
   const settled = new Map<NodeId, Promise<Outcome>>();
+  /** Keys being computed by a node of this run, and when that attempt ends. */
+  const computing = new Map<NodeKey, { readonly node: NodeId; readonly done: Promise<void> }>();
   const counts = { ran: 0, cached: 0, failed: 0, skipped: 0, savedMs: 0 };
   let stopping: SkipCause | undefined;
   const onAbort = () => {
@@ -121,6 +123,24 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
 
     let announcedWait = false;
     for (;;) {
+      // Two nodes of this run with one key (the same stage params and inputs under two names): one
+      // computes, the other waits for it and takes the cache hit. Leases cannot tell them apart:
+      // they share this process's owner.
+      const sibling = computing.get(key);
+      if (sibling) {
+        if (!announcedWait) {
+          emit({ type: 'node-waiting', node: node.id, stage: node.stage, owner: `this run (${sibling.node})` });
+          announcedWait = true;
+        }
+        await sibling.done;
+        if (!forced) {
+          const done = await cached(node, key);
+          if (done) return done;
+        }
+        continue; // the sibling failed or was aborted: this node tries for itself
+      }
+      let finished!: () => void;
+      computing.set(key, { node: node.id, done: new Promise<void>((resolve) => (finished = resolve)) });
       const attempt = await limit(async (): Promise<Outcome | { status: 'busy'; owner: string }> => {
         if (stopping) return skip(node, stopping);
         const holder = await leases.acquire(key);
@@ -134,6 +154,9 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
         } finally {
           await leases.release(key);
         }
+      }).finally(() => {
+        computing.delete(key);
+        finished();
       });
       if (attempt.status !== 'busy') return attempt;
       if (!announcedWait) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { Workspace } from './rig.js';
+import { Workspace, workspaceWith } from './rig.js';
 
 /**
  * "Why did this rerun?": first run, no-op rerun, one param changed, an unused param changed,
@@ -119,4 +119,21 @@ test('--force reruns a stage; --only runs a stage and its ancestors', async () =
   assert.deepEqual(only.started[0]?.reasons, [{ code: 'params', changes: [{ path: 'value', from: 10, to: 30 }] }]);
   assert.deepEqual(only.cached, ['data']);
   assert.equal(only.end.ran + only.end.cached, 2);
+});
+
+test('two nodes of one run with one key compute once: the other waits for it and reuses its outputs', async () => {
+  const twins = workspaceWith(`
+version: 1
+name: twins
+stages:
+  a: { kind: probe, with: { value: same, sleepMs: 400 } }
+  b: { kind: probe, with: { value: same, sleepMs: 400 } }
+  c: { kind: probe, matrix: { i: [1, 2, 3] }, with: { value: same, sleepMs: 400 } }
+`);
+  const r = await twins.run('basin.yaml', '--jobs', '4');
+  assert.equal(r.code, 0, r.result.stderr);
+  assert.equal(r.ran.length, 1, `computed: ${r.ran.join(', ')}`);
+  assert.equal(r.cached.length, 4);
+  assert.equal(r.nodes('node-waiting').length, 4);
+  assert.equal(r.end.ran, 1);
 });
