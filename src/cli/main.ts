@@ -20,6 +20,7 @@ Commands:
   export    write a node's artifacts as files (.json, .npy)
   report    write the report (HTML, Markdown, CSV) from the cache
   gc        remove what no given pipeline uses from the cache
+  worker    run nodes of distributed runs (run --executor bullmq) from Redis
 
 \`basin <command> --help\` tells more. Exit codes: 0 ok, 1 a stage failed, 2 invalid input, 130 interrupted.`;
 
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   export: async () => (await import('./commands/export.js')).exportCommand,
   report: async () => (await import('./commands/report.js')).reportCommand,
   gc: async () => (await import('./commands/gc.js')).gcCommand,
+  worker: async () => (await import('./commands/worker.js')).workerCommand,
 };
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -81,6 +83,10 @@ main(process.argv.slice(2)).then(
     } else if (e instanceof UsageError) {
       process.stderr.write(`basin: ${e.message}\n${e.help ? `\n${e.help}\n` : ''}`);
       process.exitCode = 2;
+    } else if (e instanceof Error && e.name === 'RedisUnavailable') {
+      // By name: importing the class would load ioredis into every command.
+      process.stderr.write(`basin: ${e.message}\n`);
+      process.exitCode = 1;
     } else if (e instanceof UnknownTarget) {
       process.stderr.write(`basin: ${e.message}\n`);
       process.exitCode = 2;

@@ -29,6 +29,10 @@ export interface PipelineSettings {
   readonly keepGoing?: boolean;
   /** Default for --backend: the TF.js backend numeric stages are keyed and run with. */
   readonly backend?: 'auto' | 'node' | 'wasm' | 'cpu';
+  /** Default for --executor: `local` (this machine) or `bullmq` (workers on Redis). */
+  readonly executor?: 'local' | 'bullmq';
+  /** Default for --redis (after $BASIN_REDIS_URL). Credentials belong in the environment. */
+  readonly redis?: string;
 }
 
 export interface StageSpec {

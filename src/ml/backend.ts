@@ -65,3 +65,10 @@ export function tfjsVersion(): string {
 export function numericFacts(choice: BackendChoice): { backend: BackendName; tfjs: string } {
   return { backend: resolveBackend(choice), tfjs: tfjsVersion() };
 }
+
+/** Whether this machine can run `name` (a remote worker refuses jobs keyed for a backend it lacks). */
+export function backendAvailable(name: BackendName): boolean {
+  if (name === 'cpu') return true;
+  const dir = packageDir(name === 'node' ? '@tensorflow/tfjs-node' : '@tensorflow/tfjs-backend-wasm');
+  return dir !== undefined && (name === 'wasm' || hasNativeBinding(dir));
+}

@@ -14,7 +14,9 @@ export type Failure =
   /** A file the key depends on does not exist. */
   | { readonly reason: 'missing-file'; readonly message: string }
   /** Stored outputs of an upstream node failed verification and must be recomputed. */
-  | { readonly reason: 'corrupt'; readonly message: string };
+  | { readonly reason: 'corrupt'; readonly message: string }
+  /** The executor could not run the node (its Redis went away, a worker refused the job). */
+  | { readonly reason: 'executor'; readonly message: string };
 
 export type SkipCause =
   | { readonly reason: 'upstream-failed'; readonly upstream: NodeId }
@@ -27,6 +29,8 @@ export interface RunStartEvent {
   readonly file: string;
   readonly cache: string;
   readonly jobs: number;
+  /** Where nodes run, when not on this machine (`bullmq on redis://host:6379`). */
+  readonly executor?: string;
   /** TF.js backend and version, when the pipeline has numeric stages. */
   readonly runtime?: { readonly backend: string; readonly tfjs: string };
   readonly total: number;
@@ -37,6 +41,8 @@ export type RunEvent =
   | RunStartEvent
   | { readonly type: 'node-cached'; readonly node: NodeId; readonly stage: StageName; readonly key: NodeKey; readonly savedMs: number; readonly summary?: string; readonly highlights?: readonly string[] }
   | { readonly type: 'node-start'; readonly node: NodeId; readonly stage: StageName; readonly key: NodeKey; readonly reasons: readonly Reason[]; readonly executor: string }
+  /** A remote worker took the node (again, when a retry lands on another one). */
+  | { readonly type: 'node-placed'; readonly node: NodeId; readonly stage: StageName; readonly worker: string }
   | { readonly type: 'node-waiting'; readonly node: NodeId; readonly stage: StageName; readonly owner: string }
   | ({ readonly type: 'node-progress'; readonly node: NodeId; readonly stage: StageName } & Progress)
   /** `warn`: something the user should see even in quiet output (a corrupt cache entry). */

@@ -1,4 +1,5 @@
-import type { NodeId, StageName } from '../fingerprint/ids.js';
+import type { NodeId, NodeKey, StageName } from '../fingerprint/ids.js';
+import type { FingerprintRecord } from '../fingerprint/key.js';
 import type { MatrixValue } from '../config/types.js';
 import type { OutputRef } from '../store/types.js';
 import type { Progress, StageResult } from '../stages/types.js';
@@ -18,6 +19,9 @@ export interface Task {
   readonly inputs: Readonly<Record<string, readonly TaskInput[]>>;
   readonly runtime: Readonly<Record<string, JsonValue>>;
   readonly workdir: string;
+  /** The node's key and what it was computed from: a remote worker recomputes it before running. */
+  readonly key: NodeKey;
+  readonly fingerprint: FingerprintRecord;
 }
 
 export interface TaskInput {
@@ -30,7 +34,23 @@ export interface TaskInput {
 export interface TaskHooks {
   readonly signal: AbortSignal;
   progress(p: Progress): void;
-  log(line: string): void;
+  log(line: string, level?: 'info' | 'warn'): void;
+  /** A remote executor tells where the node runs (again, when a retry lands elsewhere). */
+  placed?(worker: string): void;
+}
+
+/** What an executor returns: the stage's result, and the worker that produced it when remote. */
+export type Execution = StageResult & { readonly worker?: string };
+
+/**
+ * The executor itself cannot run tasks any more (its queue's server went away). The node fails
+ * with this message, without a stack: it is not a bug in the stage or in basin.
+ */
+export class ExecutorUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExecutorUnavailable';
+  }
 }
 
 /**
@@ -40,6 +60,6 @@ export interface TaskHooks {
 export interface Executor {
   /** Label shown in events and kept in records (`local`, a worker's name). */
   readonly name: string;
-  execute(task: Task, hooks: TaskHooks): Promise<StageResult>;
+  execute(task: Task, hooks: TaskHooks): Promise<Execution>;
   close(): Promise<void>;
 }

@@ -10,7 +10,7 @@ import { stageOf } from '../stages/registry.js';
 import type { NodeRecord, Store } from '../store/types.js';
 import { checkHit, restoreFiles } from './cache-hit.js';
 import type { EventSink, Failure, RunEvent, SkipCause } from './events.js';
-import type { Executor, Task } from './executor.js';
+import { ExecutorUnavailable, type Executor, type Task } from './executor.js';
 import { explain, type Reason } from './explain.js';
 import { Leases, waitForLease } from './leases.js';
 import { InputUnavailable } from './local-executor.js';
@@ -215,6 +215,8 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
       ),
       runtime: fp.runtime,
       workdir: o.pipeline.workdir,
+      key,
+      fingerprint: fp,
     };
     const startedAt = new Date();
     const t0 = performance.now();
@@ -222,7 +224,8 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
       const result = await o.executor.execute(task, {
         signal: o.signal,
         progress: (p) => emit({ type: 'node-progress', node: node.id, stage: node.stage, ...p }),
-        log: (line) => emit({ type: 'node-log', node: node.id, stage: node.stage, line }),
+        log: (line, level) => emit({ type: 'node-log', node: node.id, stage: node.stage, line, ...(level ? { level } : {}) }),
+        placed: (worker) => emit({ type: 'node-placed', node: node.id, stage: node.stage, worker }),
       });
       const durationMs = Math.round(performance.now() - t0);
       const encoded = encodeOutputs(result.outputs);
@@ -238,7 +241,7 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
         outputsDigest: encoded.outputsDigest,
         startedAt: startedAt.toISOString(),
         durationMs,
-        executor: o.executor.name,
+        executor: result.worker === undefined ? o.executor.name : `${o.executor.name}:${result.worker}`,
         ...(result.info === undefined ? {} : { info: result.info }),
         ...(result.summary === undefined ? {} : { summary: result.summary }),
         ...(result.highlights?.length ? { highlights: result.highlights } : {}),
@@ -284,6 +287,7 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
 
 function classify(e: unknown): Failure {
   if (e instanceof StageFailure) return { reason: 'stage', message: e.message };
+  if (e instanceof ExecutorUnavailable) return { reason: 'executor', message: e.message };
   if (e instanceof InputUnavailable) return { reason: 'corrupt', message: `${e.message}; run again to recompute it` };
   if (e instanceof Error && e.name === 'CorruptPayload') return { reason: 'corrupt', message: `${e.message}; run again to recompute it` };
   if (e instanceof InternalStageError) return { reason: 'internal', message: e.message, ...(e.workerStack ? { stack: e.workerStack } : {}) };

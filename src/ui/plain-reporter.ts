@@ -26,7 +26,7 @@ export function plainReporter(opts: PlainOptions): EventSink {
       case 'run-start': {
         const stages = e.stages.map((s) => (s.nodes > 1 ? `${s.name}×${s.nodes}` : s.name)).join(', ');
         const runtime = e.runtime ? `, TF.js ${e.runtime.tfjs} on ${e.runtime.backend}` : '';
-        out(`basin: ${e.pipeline} (${e.file}): ${plural(e.total, 'node')} [${stages}], jobs ${e.jobs}${runtime}, cache ${e.cache}`);
+        out(`basin: ${e.pipeline} (${e.file}): ${plural(e.total, 'node')} [${stages}], jobs ${e.jobs}${e.executor ? ` (${e.executor})` : ''}${runtime}, cache ${e.cache}`);
         return;
       }
       case 'node-cached':
@@ -36,6 +36,9 @@ export function plainReporter(opts: PlainOptions): EventSink {
       case 'node-start':
         lastProgress.set(e.node, Date.now());
         out(`run     ${e.node}  (${e.reasons.map(formatReason).join('; ')})`);
+        return;
+      case 'node-placed':
+        out(`on      ${e.node}  (worker ${e.worker})`);
         return;
       case 'node-waiting':
         out(`wait    ${e.node}  (another run is computing it: ${e.owner})`);
@@ -87,6 +90,7 @@ export function formatFailure(f: Failure, withStack = false): string {
     case 'stage':
     case 'missing-file':
     case 'corrupt':
+    case 'executor':
       return f.message;
     case 'internal':
       return `internal error (a bug in basin or in the stage): ${f.message}${withStack && f.stack ? `\n${indent(f.stack)}` : ''}`;

@@ -37,6 +37,8 @@ export interface RunningNode {
   readonly fraction?: number;
   readonly message?: string;
   readonly metric?: Metric;
+  /** The remote worker running it (`basin run --executor bullmq`). */
+  readonly worker?: string;
 }
 
 /** What moves into the scrollback (Ink's <Static>): finished nodes and things worth keeping. */
@@ -112,6 +114,13 @@ export function reduceRun(state: RunState, action: RunAction, now: number): RunS
         running: [...running, { node: action.node, stage: action.stage, startedAt: now }],
         stages: wasRunning ? state.stages : bump(state.stages, action.stage, { running: 1 }),
       };
+    }
+    case 'node-placed': {
+      const i = state.running.findIndex((r) => r.node === action.node);
+      if (i < 0) return state;
+      const running = state.running.slice();
+      running[i] = { ...(state.running[i] as RunningNode), worker: action.worker };
+      return { ...state, running };
     }
     case 'node-waiting':
       return appendLog(state, { kind: 'waiting', node: action.node, owner: action.owner });

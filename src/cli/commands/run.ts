@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { fileHashMemo } from '../../fingerprint/files.js';
 import { makeOwner } from '../../store/lease.js';
 import type { RunEvent } from '../../run/events.js';
+import type { Executor } from '../../run/executor.js';
 import { LocalExecutor } from '../../run/local-executor.js';
 import { numericFacts } from '../../ml/backend.js';
 import { stageOf } from '../../stages/registry.js';
@@ -13,6 +14,9 @@ import { ProgressPublisher } from '../../ui/progress-publisher.js';
 import { chooseUi, deferredReporter, jsonLinesReporter, linesReporter, UI_CHOICES, type Reporter, type UiChoice } from '../../ui/reporter.js';
 import { cacheDir, openWorkspace } from '../context.js';
 import { backendOption, COMMON, COMMON_HELP, intOption, parse, UsageError } from '../usage.js';
+import { redisOption } from './worker.js';
+
+const EXECUTORS: readonly string[] = ['local', 'bullmq'];
 
 export const RUN_HELP = `Usage: basin run [FILE] [options]
 
@@ -28,6 +32,10 @@ Options:
   --ui UI          what to show: ink (a live view; the default on a terminal), plain (a line
                    per event; the default when output is not a terminal, and on CI), json
   --json           one JSON event per line on stdout (the same as --ui json)
+  --executor E     where nodes run: local (this machine; the default) or bullmq (a queue on
+                   Redis, taken by \`basin worker\` processes on any machine; default --jobs 64)
+  --redis URL      Redis of --executor bullmq: default $BASIN_REDIS_URL, else the pipeline's
+                   settings.redis, else redis://127.0.0.1:6379; rediss:// for TLS
 ${COMMON_HELP}`;
 
 export async function runCommand(argv: readonly string[]): Promise<number> {
@@ -41,6 +49,8 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       'keep-going': { type: 'boolean', short: 'k' },
       json: { type: 'boolean' },
       ui: { type: 'string' },
+      executor: { type: 'string' },
+      redis: { type: 'string' },
     },
     RUN_HELP,
   );
@@ -51,8 +61,15 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   if (positionals.length > 1) throw new UsageError(`expected at most one pipeline file, got ${positionals.length}`, RUN_HELP);
   const jobsFlag = intOption(values.jobs, 'jobs', RUN_HELP); // checked before the cache is created
   const uiFlag = uiOption(values.ui, values.json ?? false);
+  if (values.executor !== undefined && !EXECUTORS.includes(values.executor)) {
+    throw new UsageError(`--executor expects one of ${EXECUTORS.join(', ')}, got "${values.executor}"`, RUN_HELP);
+  }
   const { store, pipeline } = await openWorkspace(positionals[0], values.cache);
-  const jobs = jobsFlag ?? pipeline.settings.jobs ?? availableParallelism();
+  const remote = (values.executor ?? pipeline.settings.executor ?? 'local') === 'bullmq';
+  const redis = remote ? redisOption(values.redis, pipeline.settings.redis, RUN_HELP) : undefined;
+  if (!remote && values.redis !== undefined) throw new UsageError('--redis goes with --executor bullmq', RUN_HELP);
+  // Remote nodes wait in the queue for whichever worker is free: keep enough of them in flight.
+  const jobs = jobsFlag ?? pipeline.settings.jobs ?? (remote ? 64 : availableParallelism());
   const backend = backendOption(values.backend, pipeline.settings.backend, RUN_HELP);
   const only = values.only?.length ? resolveTargets(pipeline, values.only) : undefined;
   const force = resolveTargets(pipeline, values.force ?? []);
@@ -80,7 +97,15 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     publisher.emit(e);
     show(e);
   };
-  const executor = new LocalExecutor(store, jobs);
+  let executor: Executor;
+  try {
+    executor = redis ? await (await import('../../remote/bullmq-executor.js')).BullmqExecutor.open(store, redis) : new LocalExecutor(store, jobs);
+  } catch (e) {
+    await reporter.close();
+    await publisher.close();
+    await store.close();
+    throw e;
+  }
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
   try {
@@ -91,6 +116,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       file: pipeline.file,
       cache: cacheDir(values.cache),
       jobs,
+      ...(redis ? { executor: `bullmq on ${redis.shown}` } : {}),
       total: nodes.length,
       ...(pipeline.stages.some((s) => stageOf(s.kind).numeric) ? { runtime: numericFacts(backend) } : {}),
       stages: pipeline.stages.map((s) => ({ name: s.name, nodes: nodes.filter((n) => n.stage === s.name).length })).filter((s) => s.nodes > 0),

@@ -38,6 +38,7 @@ export function RunningRows({ running, shown, width, now }: RunningRowsProps) {
               <Text color="cyan">{r.metric.trail ? sparkline(trailPoints(r.metric.trail), SPARK) : ''}</Text>
             </>
           ) : null}
+          {r.worker ? <Text dimColor>{`  @${r.worker}`}</Text> : null}
         </Text>
       ))}
       {hidden > 0 ? <Text dimColor> +{hidden} more running</Text> : null}
