@@ -56,6 +56,8 @@ export interface Report {
   readonly csv: string;
   /** Figure titles and how many data rows each has (a figure without data is a bug). */
   readonly figures: readonly { readonly title: string; readonly rows: number }[];
+  /** Each figure as a standalone SVG document, in the order of `figures`. */
+  readonly svgs: readonly string[];
 }
 
 export async function buildReport(r: ReportInput): Promise<Report> {
@@ -98,6 +100,7 @@ export async function buildReport(r: ReportInput): Promise<Report> {
     markdown: markdown(r.title, a, t),
     csv,
     figures: figures.map(({ title, rows: n }) => ({ title, rows: n })),
+    svgs,
   };
 }
 

@@ -21,7 +21,7 @@ export interface ReportParams {
 
 export const report: StageDefinition<ReportParams> = {
   kind: 'report',
-  version: 1,
+  version: 2,
   schema: 'report.schema.json',
   placement: 'inline',
   loadsInputs: true,
@@ -48,9 +48,15 @@ export const report: StageDefinition<ReportParams> = {
     if (empty.length) ctx.log(`figures without data: ${empty.map((f) => f.title).join('; ')}`);
     const text = (s: string, mediaType: string) => ({ type: 'bytes' as const, data: new TextEncoder().encode(s), mediaType });
     return {
-      outputs: { report: text(r.html, 'text/html'), summary: text(r.markdown, 'text/markdown'), models: text(r.csv, 'text/csv') },
+      outputs: {
+        report: text(r.html, 'text/html'),
+        summary: text(r.markdown, 'text/markdown'),
+        models: text(r.csv, 'text/csv'),
+        // figure.01, figure.02, ...: each figure on its own, for papers and slides.
+        ...Object.fromEntries(r.svgs.map((svg, i) => [figureOutput(i), text(svg, 'image/svg+xml')])),
+      },
       info: { figures: r.figures as unknown as JsonValue },
-      summary: `${r.figures.length} figures, ${analysis.models} models: basin report --out DIR writes report.html, summary.md, models.csv`,
+      summary: `${r.figures.length} figures, ${analysis.models} models: basin report --out DIR writes report.html, summary.md, models.csv, figures/`,
     };
   },
 };
@@ -90,3 +96,8 @@ function sliceOf(n: InputNode): SliceInput[] {
 }
 
 export type { StageContext };
+
+/** The output name of the i-th figure (0-based): `figure.01`, ... */
+export function figureOutput(i: number): string {
+  return `figure.${String(i + 1).padStart(2, '0')}`;
+}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { encodeOutputs } from '../../src/fingerprint/artifact-codec.js';
 import type { Digest, NodeId } from '../../src/fingerprint/ids.js';
@@ -7,7 +7,9 @@ import { BlobError, CHUNK_BYTES, getBlob, putBlob } from '../../src/remote/blobs
 import type { RunEvent } from '../../src/run/events.js';
 import { openLmdbStore } from '../../src/store/lmdb-store.js';
 import { collect, RunOutcome, workspaceWith, type Workspace } from '../engine/rig.js';
-import { freePort, redisSkip, startRedis, startWorker } from './redis-rig.js';
+import { freePort, killAll, redisSkip, startRedis, startWorker } from './redis-rig.js';
+
+after(killAll);
 
 const SWEEP = `version: 1
 name: sweep

@@ -1,7 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { after } from 'node:test';
-import { CLI } from '../engine/rig.js';
+import { fileURLToPath } from 'node:url';
+
+/** The compiled CLI (this file runs from dist/test/remote/). */
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 /**
  * Private redis-server processes on loopback for the distributed tests: each test gets its own
@@ -13,9 +15,11 @@ export const redisSkip =
   REDIS_BIN || process.env['BASIN_REQUIRE_REDIS'] === '1' ? false : 'redis-server is not installed (`apt-get install redis-server`; .ci/run does)';
 
 const children: ChildProcess[] = [];
-after(() => {
+
+/** Kills every server and worker this rig started (tests call it in `after`). */
+export function killAll(): void {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
+}
 
 /** A free TCP port on loopback (the kernel picks it; a race with other processes is unlikely). */
 export async function freePort(): Promise<number> {
@@ -69,7 +73,12 @@ export interface WorkerProcess {
 
 /** `basin worker` in a child process, as a user starts one. */
 export function startWorker(cwd: string, ...args: string[]): WorkerProcess {
-  const child = spawn(process.execPath, [CLI, 'worker', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+  return startBasin(cwd, ['worker', ...args]);
+}
+
+/** Any `basin` command in a child process, its output collected. */
+export function startBasin(cwd: string, argv: readonly string[]): WorkerProcess {
+  const child = spawn(process.execPath, [CLI, ...argv], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
   children.push(child);
   let text = '';
   const waiters: { text: string; resolve: () => void }[] = [];

@@ -59,10 +59,17 @@ test('CLI: correlate gathers a sweep into one table; show, export; bad inputs fa
 
   const rep = await ws.basin('report', '--out', 'rep');
   assert.equal(rep.code, 0, rep.stderr);
-  assert.deepEqual(rep.stdout.trim().split('\n').map((l) => l.replace(/^wrote .*\//, '')).sort(), ['models.csv', 'report.html', 'summary.md']);
+  const written = rep.stdout.trim().split('\n').map((l) => l.replace(/^wrote .*\/rep\//, '')).sort();
+  const figures = written.filter((f) => f.startsWith('figures/'));
+  assert.deepEqual(written.filter((f) => !f.startsWith('figures/')), ['models.csv', 'report.html', 'summary.md']);
   const html = readFileSync(join(ws.dir, 'rep', 'report.html'), 'utf8');
   assert.ok(html.startsWith('<!doctype html>') && html.includes('<title>tiny sweep</title>'));
-  assert.ok((html.match(/<svg /g) ?? []).length >= 2);
+  const inline = html.match(/<svg /g) ?? [];
+  assert.ok(inline.length >= 2);
+  // Each inline figure also as its own SVG file, named after its title.
+  assert.equal(figures.length, inline.length);
+  assert.match(figures[0]!, /^figures\/01-[a-z0-9.-]+\.svg$/);
+  for (const f of figures) assert.match(readFileSync(join(ws.dir, 'rep', f), 'utf8'), /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   assert.match(readFileSync(join(ws.dir, 'rep', 'summary.md'), 'utf8'), /^## Correlations with train\.testAcc$/m);
 
   const shown = await ws.basin('show', 'correlate');

@@ -1,17 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { decodeArtifact } from '../../fingerprint/artifact-codec.js';
 import type { NodeId } from '../../fingerprint/ids.js';
 import { fileHashMemo } from '../../fingerprint/files.js';
 import { planPipeline } from '../../run/plan.js';
 import { withAncestors } from '../../run/select.js';
 import { openWorkspace } from '../context.js';
+import type { JsonValue } from '../../util/json.js';
 import { backendOption, COMMON, COMMON_HELP, parse, UsageError } from '../usage.js';
 
 export const REPORT_HELP = `Usage: basin report [FILE] --out DIR [options]
 
 Writes the pipeline's report (the outputs of its report stages) from the cache: report.html (inline
-SVG figures, no network), summary.md and models.csv. Never trains or measures anything: every node
+SVG figures, no network), summary.md, models.csv, and each figure as figures/NN-title.svg. Never trains or measures anything: every node
 the report reads must be in the cache (run 'basin run' first); the report node itself is rendered
 when it is not cached yet (a second or so).
 
@@ -75,12 +76,14 @@ export async function reportCommand(argv: readonly string[]): Promise<number> {
         process.stderr.write(`basin: internal error: the cached record of ${node.id} has none of the outputs ${Object.keys(FILES).join(', ')}; \`basin run --force "${node.id}"\` renders it again\n`);
         return 70;
       }
+      const titles = figureTitles(record.info);
       for (const [name, ref] of Object.entries(record.outputs)) {
-        const target = FILES[name];
+        const target = FILES[name] ?? figureFile(name, titles);
         const bytes = again.store.getPayload(ref.digest);
         if (!target || !bytes) continue;
         const artifact = decodeArtifact(ref, bytes);
         if (artifact.type !== 'bytes') continue;
+        mkdirSync(dirname(join(dir, target)), { recursive: true });
         writeFileSync(join(dir, target), artifact.data);
         process.stdout.write(`wrote ${join(dir, target)}\n`);
       }
@@ -89,4 +92,24 @@ export async function reportCommand(argv: readonly string[]): Promise<number> {
   } finally {
     await again.store.close();
   }
+}
+
+function figureTitles(info: JsonValue | undefined): string[] {
+  const isObject = (v: JsonValue | undefined): v is { readonly [key: string]: JsonValue } => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const figures = isObject(info) ? info['figures'] : undefined;
+  return Array.isArray(figures) ? figures.map((f: JsonValue) => (isObject(f) ? String(f['title'] ?? '') : '')) : [];
+}
+
+/** `figure.03` -> `figures/03-hessian-frobenius.svg` (the title's first words, as a file name). */
+function figureFile(output: string, titles: readonly string[]): string | undefined {
+  const m = /^figure\.(\d+)$/.exec(output);
+  if (!m) return undefined;
+  const n = m[1] as string;
+  const slug = (titles[Number(n) - 1] ?? '')
+    .split(':')[0]!
+    .toLowerCase()
+    .replace(/[^a-z0-9.]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60);
+  return `figures/${n}${slug ? `-${slug}` : ''}.svg`;
 }
