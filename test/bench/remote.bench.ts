@@ -1,11 +1,12 @@
 /**
  * Distributed executor benchmark: N trivial nodes (probe stages that do nothing) through one
  * coordinator and BullMQ on a loopback redis-server, with 1, 2 and 4 `basin worker` processes,
- * against the same pipeline run locally in the same session; then M CPU-bound nodes (busy-wait
- * BUSY_MS each) to show how work spreads over worker processes. Times are the runs' own wall
+ * against the same pipeline run locally in the same session; then M nodes that each take SLEEP_MS
+ * (a sleep: on one 2-core machine, more worker processes cannot add CPU, so waiting stands in for
+ * work done on machines of their own) to show how nodes spread over worker processes. Times are the runs' own wall
  * clocks (run-end's wallMs: process start-up excluded, the same for both). Needs redis-server.
  * Run with `npm run bench:remote`. Environment: BENCH_N (default 300), BENCH_M (default 24),
- * BENCH_BUSY_MS (default 250), BENCH_REPS (default 2: the best of them is reported).
+ * BENCH_SLEEP_MS (default 250), BENCH_REPS (default 2: the best of them is reported).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,17 +18,17 @@ import { killAll, REDIS_BIN, startRedis, startWorker, type WorkerProcess } from 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const N = Number(process.env['BENCH_N'] ?? 300);
 const M = Number(process.env['BENCH_M'] ?? 24);
-const BUSY_MS = Number(process.env['BENCH_BUSY_MS'] ?? 250);
+const SLEEP_MS = Number(process.env['BENCH_SLEEP_MS'] ?? 250);
 const REPS = Number(process.env['BENCH_REPS'] ?? 2);
 
-function pipeline(n: number, busyMs: number): string {
+function pipeline(n: number, sleepMs: number): string {
   return `version: 1
 name: bench
 stages:
   node:
     kind: probe
     matrix: { i: [${Array.from({ length: n }, (_, i) => i).join(', ')}] }
-    with: { value: "\${matrix.i}", busyMs: ${busyMs}, steps: 1 }
+    with: { value: "\${matrix.i}", sleepMs: ${sleepMs}, steps: 1 }
 `;
 }
 
@@ -51,12 +52,12 @@ async function main(): Promise<void> {
     return;
   }
   const cores = availableParallelism();
-  process.stdout.write(`remote bench: ${cores} cores, N ${N} trivial nodes, M ${M} nodes of ${BUSY_MS} ms CPU, best of ${REPS}\n\n`);
+  process.stdout.write(`remote bench: ${cores} cores, N ${N} trivial nodes, M ${M} nodes of ${SLEEP_MS} ms, best of ${REPS}\n\n`);
   const redis = await startRedis();
   const dir = mkdtempSync(join(tmpdir(), 'basin-remote-bench-'));
   try {
-    for (const [title, n, busy] of [['trivial', N, 0], ['cpu-bound', M, BUSY_MS]] as const) {
-      writeFileSync(join(dir, 'basin.yaml'), pipeline(n, busy));
+    for (const [title, n, sleep] of [['trivial', N, 0], [`${SLEEP_MS} ms`, M, SLEEP_MS]] as const) {
+      writeFileSync(join(dir, 'basin.yaml'), pipeline(n, sleep));
       const local = best(() => run(dir, ['-j', String(cores)]));
       process.stdout.write(`${title}: local (-j ${cores}, worker threads): ${local.toFixed(2)} s, ${(n / local).toFixed(0)} nodes/s\n`);
       for (const workers of [1, 2, 4]) {
