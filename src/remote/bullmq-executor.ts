@@ -91,8 +91,8 @@ export class BullmqExecutor implements Executor {
     return ex;
   }
 
-  get blobs(): BlobSpace {
-    return { redis: this.redis, prefix: this.#keys.blobs, ttlMs: BLOB_TTL_MS };
+  get #inputs(): BlobSpace {
+    return { redis: this.redis, prefix: this.#keys.inputs, ttlMs: BLOB_TTL_MS };
   }
 
   async execute(task: Task, hooks: TaskHooks): Promise<Execution> {
@@ -129,7 +129,7 @@ export class BullmqExecutor implements Executor {
       await this.queue.add(task.nodeId, data, { jobId, attempts: 1, removeOnComplete: true, removeOnFail: true });
       const result = await done;
       if ('orphaned' in result) throw new ExecutorUnavailable(`worker ${result.worker} found this run gone from Redis`);
-      return { ...(await this.#collect(result)), worker: result.worker };
+      return { ...(await this.#collect(jobId, result)), worker: result.worker };
     } catch (e) {
       if (e instanceof StageAborted || e instanceof StageFailure || e instanceof ExecutorUnavailable || e instanceof InternalStageError) throw e;
       if (this.#broken) throw this.#broken;
@@ -164,7 +164,7 @@ export class BullmqExecutor implements Executor {
       if (!this.#uploads.has(d.digest)) {
         const bytes = this.store.getPayload(d.digest); // verified by the store
         if (!bytes) throw new ExecutorUnavailable(`input ${d.digest} is missing from the cache; run again to recompute it`);
-        this.#uploads.set(d.digest, putBlob(this.blobs, d, bytes));
+        this.#uploads.set(d.digest, putBlob(this.#inputs, d, bytes));
       }
     }
     await Promise.all(refs.map((d) => this.#uploads.get(d.digest)));
@@ -182,23 +182,21 @@ export class BullmqExecutor implements Executor {
       this.#uploads.delete(d);
       unused.push(d);
     }
-    if (unused.length && !this.#broken) await deleteBlobs(this.blobs, unused);
+    if (unused.length && !this.#broken) await deleteBlobs(this.#inputs, unused);
   }
 
   /** Reads a finished job's outputs back, verified frame by frame, and deletes them from Redis. */
-  async #collect(result: Extract<JobResult, { outputs: unknown }>): Promise<Execution> {
+  async #collect(jobId: string, result: Extract<JobResult, { outputs: unknown }>): Promise<Execution> {
     const outputs: Record<string, Outputs[string]> = {};
-    const digests = Object.values(result.outputs).map((r) => r.digest);
+    const space: BlobSpace = { redis: this.redis, prefix: this.#keys.outputs(jobId), ttlMs: BLOB_TTL_MS };
     try {
       for (const [name, ref] of Object.entries(result.outputs)) {
-        const bytes = await getBlob(this.blobs, ref.digest);
+        const bytes = await getBlob(space, ref.digest);
         if (!bytes) throw new ExecutorUnavailable(`output "${name}" (${ref.digest}) of worker ${result.worker} is missing from Redis`);
         outputs[name] = decodeArtifact(ref, bytes);
       }
     } finally {
-      // Inputs of other pending tasks may share a digest with an output (an identity stage).
-      const unshared = digests.filter((d) => !this.#refs.has(d));
-      if (!this.#broken) await deleteBlobs(this.blobs, unshared).catch(() => undefined);
+      if (!this.#broken) await deleteBlobs(space, Object.values(result.outputs).map((r) => r.digest)).catch(() => undefined);
     }
     return {
       outputs,

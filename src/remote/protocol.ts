@@ -17,8 +17,13 @@ export const QUEUE = 'basin-nodes';
 export const runKeys = (runId: string) => ({
   /** Exists while the coordinator lives (it refreshes the expiry); workers abort jobs of runs without it. */
   alive: `basin:run:${runId}:alive`,
-  /** Prefix of the run's payload frames (inputs sent to workers, outputs sent back). */
-  blobs: `basin:run:${runId}:blob:`,
+  /** Prefix of the input payloads the coordinator sends (shared by digest among the run's jobs). */
+  inputs: `basin:run:${runId}:in:`,
+  /**
+   * Prefix of one job's output payloads. Per job, not per digest: two nodes may produce equal bytes,
+   * and the coordinator deletes each job's outputs as soon as it has read them.
+   */
+  outputs: (jobId: string) => `basin:run:${runId}:out:${jobId}:`,
   /** Pattern of every key of the run, for cleanup. */
   all: `basin:run:${runId}:*`,
 });

@@ -120,9 +120,8 @@ export class RemoteWorker {
       this.#check(d);
       await notify.send({ t: 'placed', w: this.name });
       this.o.log(`run     ${label}`);
-      const space: BlobSpace = { redis, prefix: keys.blobs, ttlMs: BLOB_TTL_MS };
       const stage = stageOf(d.kind);
-      const inputs = stage.loadsInputs ? await this.#inputs(d, space) : {};
+      const inputs = stage.loadsInputs ? await this.#inputs(d, { redis, prefix: keys.inputs, ttlMs: BLOB_TTL_MS }) : {};
       const hooks: TaskHooks = {
         signal: controller.signal,
         progress: (p) => notify.progress(p),
@@ -136,7 +135,8 @@ export class RemoteWorker {
       await notify.flush();
       if (controller.signal.aborted) throw new StageAborted();
       const encoded = encodeOutputs(result.outputs);
-      for (const ref of Object.values(encoded.refs)) await putBlob(space, ref, encoded.payloads.get(ref.digest) as Uint8Array);
+      const out: BlobSpace = { redis, prefix: keys.outputs(String(job.id)), ttlMs: BLOB_TTL_MS };
+      for (const ref of Object.values(encoded.refs)) await putBlob(out, ref, encoded.payloads.get(ref.digest) as Uint8Array);
       this.counts.ran++;
       this.o.log(`done    ${label}  ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       return {

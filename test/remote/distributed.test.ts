@@ -71,7 +71,7 @@ describe('distributed runs on BullMQ', { skip: redisSkip, timeout: 120_000 }, ()
     await Promise.all(workers.map((w) => w.waitFor('taking jobs')));
 
     const remote = new RunOutcome(await collect(remoteRun(ws, redis.url)));
-    assert.equal(remote.code, 0, remote.result.stderr);
+    assert.equal(remote.code, 0, remote.result.stderr + remote.result.stdout.split('\n').filter((l) => l.includes('node-failed')).join('\n'));
     const elsewhere = workspaceWith(SWEEP); // its own cache
     const local = await elsewhere.run('basin.yaml');
     assert.equal(local.code, 0, local.result.stderr);
