@@ -16,8 +16,12 @@ import { connectRedis, redactMessage, RedisUnavailable, type RedisTarget } from 
 /** How long the run's keys live without a refresh: a dead coordinator's jobs are dropped after this. */
 const ALIVE_TTL_MS = 15_000;
 const HEARTBEAT_MS = 3_000;
-/** Backstop expiry of payloads in Redis; a clean run deletes them as soon as they are not needed. */
-const BLOB_TTL_MS = 24 * 3600_000;
+/**
+ * Expiry of payloads in Redis, the backstop for a coordinator that dies: a live run refreshes its
+ * inputs' expiry (every INPUT_REFRESH_MS) and deletes each payload as soon as it is not needed.
+ */
+export const BLOB_TTL_MS = 10 * 60_000;
+const INPUT_REFRESH_MS = 60_000;
 /** With jobs waiting this long and no worker on the queue, the run says so. */
 const NO_WORKER_WARN_MS = 5_000;
 
@@ -49,6 +53,7 @@ export class BullmqExecutor implements Executor {
   #broken: ExecutorUnavailable | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #lastWorkerSeen = Date.now();
+  #lastRefresh = Date.now();
   #warnedNoWorker = false;
   #closed = false;
 
@@ -249,6 +254,12 @@ export class BullmqExecutor implements Executor {
   async #tick(): Promise<void> {
     try {
       await this.#beat();
+      if (Date.now() - this.#lastRefresh > INPUT_REFRESH_MS) {
+        this.#lastRefresh = Date.now();
+        const refresh = this.redis.pipeline();
+        for (const d of this.#uploads.keys()) refresh.pexpire(this.#keys.inputs + d, BLOB_TTL_MS);
+        await refresh.exec();
+      }
       if (this.#pending.size === 0 || this.#warnedNoWorker) return;
       if ((await this.queue.getWorkersCount()) > 0) {
         this.#lastWorkerSeen = Date.now();

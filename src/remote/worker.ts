@@ -41,7 +41,8 @@ export interface RemoteWorkerOptions {
 const RUN_CHECK_MS = 2_000;
 /** Progress notices per job per second at most; logs and the last progress always go through. */
 const PROGRESS_EVERY_MS = 250;
-const BLOB_TTL_MS = 24 * 3600_000;
+/** Outputs are read by the coordinator as soon as the job completes; the expiry covers one that died. */
+const BLOB_TTL_MS = 10 * 60_000;
 
 /** A job this worker will not run; the coordinator shows the message with the worker's name. */
 class Refused extends Error {}
@@ -133,7 +134,8 @@ export class RemoteWorker {
           ? await this.#pool.run({ kind: d.kind, nodeId: d.nodeId, params: d.params, inputs, workdir, runtime: d.fingerprint.runtime }, hooks)
           : await stage.run({ nodeId: d.nodeId, params: d.params, inputs, workdir, runtime: d.fingerprint.runtime, ...hooks });
       await notify.flush();
-      if (controller.signal.aborted) throw new StageAborted();
+      // A run that ended meanwhile (interrupted, or its coordinator died) gets nothing uploaded.
+      if (controller.signal.aborted || (await redis.exists(keys.alive)) === 0) throw new StageAborted();
       const encoded = encodeOutputs(result.outputs);
       const out: BlobSpace = { redis, prefix: keys.outputs(String(job.id)), ttlMs: BLOB_TTL_MS };
       for (const ref of Object.values(encoded.refs)) await putBlob(out, ref, encoded.payloads.get(ref.digest) as Uint8Array);

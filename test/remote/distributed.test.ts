@@ -128,6 +128,44 @@ stages:
     await redis.stop();
   });
 
+  it('a coordinator killed with SIGKILL: the rerun reuses what was stored and the dead run leaves no payloads behind', async () => {
+    const redis = await startRedis();
+    const ws = workspaceWith(`version: 1
+name: resume
+stages:
+  step:
+    kind: probe
+    matrix: { i: [0, 1, 2, 3, 4, 5] }
+    with: { value: "\${matrix.i}", sleepMs: 700, steps: 2 }
+`);
+    const worker = startWorker(ws.dir, '--redis', redis.url, '--name', 'w', '--jobs', '1');
+    await worker.waitFor('taking jobs');
+    const first = remoteRun(ws, redis.url, '-j', '6');
+    let done = 0;
+    await waitForEvent(first, (e) => e.type === 'node-done' && ++done === 2);
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+
+    const again = new RunOutcome(await collect(remoteRun(ws, redis.url, '-j', '6')));
+    assert.equal(again.code, 0, again.result.stderr);
+    assert.ok(again.cached.length >= 2, `the two finished nodes are reused: ${again.cached.join(', ')}`);
+    assert.equal(again.cached.length + again.ran.length, 6);
+    // Jobs the dead coordinator had queued are dropped, or run for nothing while its run still looked
+    // alive; what they left in Redis expires on its own (the next coordinator deletes it sooner).
+    const client = new Redis(redis.url);
+    try {
+      // basin:runs lists run ids whose keys the next coordinator checks; the rest must expire.
+      for (const key of (await client.keys('basin:*')).filter((k) => k !== 'basin:runs')) {
+        const ttl = await client.pttl(key);
+        assert.ok(ttl > 0 && ttl <= 10 * 60_000, `${key} expires within 10 minutes (pttl ${ttl})`);
+      }
+    } finally {
+      client.disconnect();
+    }
+    await worker.stop();
+    await redis.stop();
+  });
+
   it('a worker refuses a shell stage unless started with --allow-shell, and the run says why', async () => {
     const redis = await startRedis();
     const ws = workspaceWith(`version: 1
