@@ -137,6 +137,7 @@ export class BullmqExecutor implements Executor {
       return { ...(await this.#collect(jobId, result)), worker: result.worker };
     } catch (e) {
       if (e instanceof StageAborted || e instanceof StageFailure || e instanceof ExecutorUnavailable || e instanceof InternalStageError) throw e;
+      if (e instanceof Error && e.name === 'CorruptPayload') throw e; // the local cache's problem, reported as such
       if (this.#broken) throw this.#broken;
       throw new ExecutorUnavailable(`Redis at ${this.target.shown}: ${this.#why(e)}`);
     } finally {
@@ -164,8 +165,9 @@ export class BullmqExecutor implements Executor {
 
   /** Uploads each input frame once per run; counts the pending tasks that need it. */
   async #retain(refs: readonly OutputRef[]): Promise<void> {
+    // Count all first: execute() releases all of them, whatever happens below.
+    for (const d of refs) this.#refs.set(d.digest, (this.#refs.get(d.digest) ?? 0) + 1);
     for (const d of refs) {
-      this.#refs.set(d.digest, (this.#refs.get(d.digest) ?? 0) + 1);
       if (!this.#uploads.has(d.digest)) {
         const bytes = this.store.getPayload(d.digest); // verified by the store
         if (!bytes) throw new ExecutorUnavailable(`input ${d.digest} is missing from the cache; run again to recompute it`);
