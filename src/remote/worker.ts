@@ -35,6 +35,8 @@ export interface RemoteWorkerOptions {
   readonly cacheBytes: number;
   /** One line per job event, for the worker's terminal. */
   readonly log: (line: string) => void;
+  /** Redis went away for good (reconnection gave up): the worker can do nothing more. */
+  readonly onLost: (message: string) => void;
 }
 
 /** How often a running job checks that its run still exists (and aborts when it does not). */
@@ -73,8 +75,9 @@ export class RemoteWorker {
 
   async start(): Promise<void> {
     // A worker rides out longer Redis outages than a coordinator: it holds no run state.
-    const redis = await connectRedis(this.o.target, { name: 'basin-worker', retries: 60 });
+    const redis = await connectRedis(this.o.target, { name: 'basin-worker', retries: 30 });
     this.#redis = redis;
+    redis.on('end', () => this.o.onLost(`lost Redis at ${this.o.target.shown} and could not reconnect; running jobs go back to the queue when their locks expire`));
     this.#blocking = redis.duplicate();
     this.#blocking.on('error', () => undefined); // the Worker reports its errors
     this.#worker = new Worker(QUEUE, (job: Job<JobData>) => this.#process(job), {

@@ -229,7 +229,10 @@ stages:
     // `first` finished before the outage and is stored: a local rerun reuses it.
     const again = await ws.run('basin.yaml', '--only', 'first');
     assert.deepEqual(again.cached, ['first']);
-    worker.child.kill('SIGKILL');
+    // The worker gives up after its reconnection attempts (about 15 s) and exits 1, saying why.
+    const code = worker.child.exitCode ?? (await new Promise((resolve) => worker.child.once('exit', resolve)));
+    assert.equal(code, 1);
+    assert.match(worker.output(), /basin: lost Redis at redis:\/\/127\.0\.0\.1:\d+ and could not reconnect/);
   });
 
   it('payloads cross Redis in chunks and every read is verified against its digest', async () => {

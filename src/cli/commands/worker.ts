@@ -67,6 +67,7 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
   const log = (line: string) => void process.stdout.write(`${line}\n`);
 
   const { RemoteWorker } = await import('../../remote/worker.js'); // BullMQ and ioredis: only here
+  let lost: ((message: string) => void) | undefined;
   const worker = new RemoteWorker({
     target,
     jobs,
@@ -76,6 +77,7 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
     lockMs,
     cacheBytes: cacheMb * 1024 * 1024,
     log,
+    onLost: (message) => lost?.(message),
   });
   await worker.start();
   log(`basin worker ${worker.name}: taking jobs from ${target.shown}, ${jobs} at once, shell stages ${allowShell ? 'allowed' : 'refused'}`);
@@ -90,6 +92,10 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    lost = (message) => {
+      process.stderr.write(`basin: ${message}\n`);
+      void worker.close(true).finally(() => resolveStop(1));
+    };
   });
   const code = await stopped;
   const c = worker.counts;
