@@ -54,9 +54,26 @@ test('each term against an independent float64 computation', async () => {
   const w = layout.layers[0]!.weight;
   const b2 = Array.from(theta.subarray(w.offset, w.offset + 8)).reduce((s, v) => s + v * v, 0);
   assert.ok(Math.abs(m['weightsBFrobenius4']! - b2 * b2) <= 1e-9 * b2 * b2);
+  // tr H_c from the dense Hessian; tr G_c = (1/n) sum_i sum_k a_k^2 tanh'(b_k x_i + c_k)^2 by hand.
+  let trH = 0;
+  for (let k = 0; k < 8; k++) trH += H[(c.offset + k) * d + c.offset + k] as number;
+  const a = layout.layers[1]!.weight;
+  let trG = 0;
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < 8; k++) {
+      const z = (theta[w.offset + k] as number) * (x[i] as number) + (theta[c.offset + k] as number);
+      trG += ((theta[a.offset + k] as number) * (1 - Math.tanh(z) ** 2)) ** 2;
+    }
+  }
+  trG /= n;
+  assert.ok(Math.abs(m['traceHc']! - trH) <= 1e-4 * Math.abs(trH), `${m['traceHc']} vs ${trH}`);
+  assert.ok(Math.abs(m['traceGc']! - trG) <= 1e-4 * trG, `${m['traceGc']} vs ${trG}`);
+  assert.ok(Math.abs(m['complexityBound']! - b2 * trG) <= 1e-4 * b2 * trG);
+  // The bound holds (Cauchy-Schwarz), and for one input it is not loose by orders of magnitude.
+  assert.ok(m['boundRatio']! <= 1 + 1e-6 && m['boundRatio']! > 0.01, `ratio ${m['boundRatio']}`);
   assert.equal(m['width'], 8);
   assert.equal(m['examples'], n);
-  assert.match(r.summary ?? '', /^complexity [0-9.e+-]+, \|\|H_c\|\|_F\^2 [0-9.e+-]+, \|\|B\|\|_F\^4 [0-9.e+-]+, sqrt\(L_S\) [0-9.e+-]+ \(width 8, 12 examples\)$/);
+  assert.match(r.summary ?? '', /^complexity [0-9.e+-]+ <= \|\|B\|\|_F\^2 tr G_c [0-9.e+-]+ \(ratio [0-9.e+-]+\), tr H_c [0-9.e+-]+, \|\|H_c\|\|_F\^2 [0-9.e+-]+, \|\|B\|\|_F\^4 [0-9.e+-]+, sqrt\(L_S\) [0-9.e+-]+ \(width 8, 12 examples\)$/);
 });
 
 test('a network outside the theory (two hidden layers, cross-entropy) is refused with the remedy', async () => {
