@@ -44,8 +44,10 @@ class Terminal {
   /** Runs `basin ARGS` in a new window named `name`; the shell then prints BASIN-EXIT=<code> and waits. */
   open(name: string, args: string): void {
     const command = `cd '${this.ws.dir}' && env -u CI '${process.execPath}' '${CLI}' ${args} --cache '${this.ws.cache}'; echo BASIN-EXIT=$?; sleep 600`;
-    if (name === 'main') this.tmux('new-session', '-d', '-s', 'basin', '-n', name, '-x', '100', '-y', '30', command);
-    else this.tmux('new-window', '-d', '-t', 'basin', '-n', name, command);
+    if (name === 'main') {
+      this.tmux('new-session', '-d', '-s', 'basin', '-n', name, '-x', '100', '-y', '30', command);
+      this.serverPid = Number(this.tmux('display-message', '-p', '#{pid}').trim());
+    } else this.tmux('new-window', '-d', '-t', 'basin', '-n', name, command);
   }
   pane(name: string): string {
     return this.tmux('capture-pane', '-p', '-t', `basin:${name}`);
@@ -64,8 +66,15 @@ class Terminal {
     }
     assert.fail(`timed out after ${timeoutMs} ms waiting for ${pattern} in pane ${name}:\n${text}`);
   }
+  serverPid: number | undefined;
   close(): void {
     spawnSync('tmux', ['-S', this.socket, 'kill-server'], { env: this.env });
+    // The workspace (and the socket in it) may be gone already: end the server by its pid.
+    try {
+      if (this.serverPid) process.kill(this.serverPid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
 }
 
