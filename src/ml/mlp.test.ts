@@ -124,3 +124,19 @@ test('mlpForward rejects a parameter vector of the wrong length', () => {
   const layout = mlpLayout(spec([4]));
   tf.tidy(() => assert.throws(() => mlpForward(tf, layout, tf.zeros([layout.size + 1]) as Tensor1D, tf.zeros([2, 5])), /expects 39 parameters/));
 });
+
+test('biasScale: biases uniform in [-s, s] drawn after the weights, which stay as they were', () => {
+  const spec: MlpSpec = { inputs: 2, hidden: [64, 64], outputs: 2, activation: 'relu', init: 'he' };
+  const plain = initParams(mlpLayout(spec), new Rng(5));
+  const layout = mlpLayout({ ...spec, biasScale: 0.5 });
+  const biased = initParams(layout, new Rng(5));
+  for (const { weight, bias } of layout.layers) {
+    const [fanIn, fanOut] = weight.shape as [number, number];
+    assert.deepEqual(biased.subarray(weight.offset, weight.offset + fanIn * fanOut), plain.subarray(weight.offset, weight.offset + fanIn * fanOut));
+    const b = biased.subarray(bias.offset, bias.offset + fanOut);
+    assert.ok(b.every((v) => Math.abs(v) <= 0.5));
+    // 64 draws: the range is nearly covered and the mean is near 0 (sd of the mean 0.036).
+    if (fanOut === 64) assert.ok(Math.max(...b) > 0.4 && Math.min(...b) < -0.4 && Math.abs(b.reduce((s, v) => s + v, 0) / 64) < 0.15);
+  }
+  assert.deepEqual(initParams(mlpLayout({ ...spec, biasScale: 0 }), new Rng(5)), plain);
+});

@@ -21,6 +21,12 @@ export interface MlpSpec {
   readonly init: InitScheme;
   /** std multiplier for 'scaled' (std = scale/sqrt(fan_in)), default 1 */
   readonly initScale?: number;
+  /**
+   * Biases start uniform in [-biasScale, biasScale] (absent or 0: all zero). With zero biases every
+   * first-layer ReLU hyperplane passes through the origin, which makes memorising points in a
+   * low-dimensional input (2-D spirals) very slow.
+   */
+  readonly biasScale?: number;
 }
 
 export interface LayerSlice {
@@ -71,8 +77,10 @@ export function initStd(spec: MlpSpec, fanIn: number, fanOut: number): number {
 
 /**
  * Deterministic init from rng (He: N(0, 2/fan_in), Glorot: N(0, 2/(fan_in+fan_out)), scaled:
- * N(0, scale^2/fan_in)); biases 0. Draws are taken layer by layer in storage order, so the same rng
- * state gives the same vector on every backend (no TF.js random ops, whose streams differ by backend).
+ * N(0, scale^2/fan_in)); biases 0, or uniform in [-biasScale, biasScale] drawn after ALL weights (so
+ * the weights of a model are the same with and without it). Draws are taken layer by layer in
+ * storage order, so the same rng state gives the same vector on every backend (no TF.js random ops,
+ * whose streams differ by backend).
  */
 export function initParams(layout: MlpLayout, rng: Rng): Float32Array {
   const params = new Float32Array(layout.size);
@@ -81,6 +89,13 @@ export function initParams(layout: MlpLayout, rng: Rng): Float32Array {
     const std = initStd(layout.spec, fanIn, fanOut);
     const end = weight.offset + fanIn * fanOut;
     for (let i = weight.offset; i < end; i++) params[i] = std * rng.normal();
+  }
+  const b = layout.spec.biasScale ?? 0;
+  if (b > 0) {
+    for (const { bias } of layout.layers) {
+      const end = bias.offset + (bias.shape[0] as number);
+      for (let i = bias.offset; i < end; i++) params[i] = b * (2 * rng.uniform() - 1);
+    }
   }
   return params;
 }

@@ -33,6 +33,7 @@ export interface ModelOptions {
   readonly activation: Activation;
   readonly init: InitScheme;
   readonly initScale?: number;
+  readonly biasScale?: number;
 }
 
 export interface TrainOptions {
@@ -157,6 +158,7 @@ export async function trainMlp(tf: TF, data: TrainData, options: TrainOptions, h
     activation: options.model.activation,
     init: options.model.init,
     ...(options.model.initScale !== undefined ? { initScale: options.model.initScale } : {}),
+    ...(options.model.biasScale ? { biasScale: options.model.biasScale } : {}),
   });
   if (options.init && options.init.length !== layout.size) {
     throw new Error(`internal error: init has ${options.init.length} parameters, but the model has ${layout.size}`);

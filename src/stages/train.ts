@@ -29,6 +29,8 @@ export interface TrainParams {
     readonly activation: Activation;
     readonly init: InitScheme;
     readonly initScale: number;
+    /** Absent unless written (no schema default), so existing keys stay as they were. */
+    readonly biasScale?: number;
   };
   readonly loss: LossName;
   readonly optimizer: OptimizerSpec;
