@@ -3,15 +3,16 @@ import { digestFrame, framePayload, headerOf, unframePayload, type PayloadHeader
 import type { Digest } from '../fingerprint/ids.js';
 
 /**
- * Payloads in Redis, by digest, as frames (header line + bytes, what the digest is of), under one run's key space. A frame is stored as a list of
- * chunks (1 MiB each: no single command moves hundreds of megabytes, so Redis stays responsive for
- * everyone else), written under a temporary name and renamed into place, so a reader sees either
- * nothing or the whole frame. Every read is verified against the digest.
+ * Payloads in Redis, by digest, as frames (header line + bytes: what the digest is of), under one
+ * run's key space. A frame is stored as a list of chunks (1 MiB each: no single command moves
+ * hundreds of megabytes, so Redis stays responsive for everyone else), written under a temporary
+ * name and renamed into place, so a reader sees either nothing or the whole frame. Every read is
+ * verified against the digest.
  */
 export const CHUNK_BYTES = 1 << 20;
 const CHUNKS_PER_COMMAND = 8;
 
-/** A frame fetched from Redis did not hash to its digest (or was missing). */
+/** A frame fetched from Redis did not hash to its digest, or changed while it was read. */
 export class BlobError extends Error {
   constructor(message: string) {
     super(message);
@@ -21,7 +22,7 @@ export class BlobError extends Error {
 
 export interface BlobSpace {
   readonly redis: Redis;
-  /** Key prefix of this space, e.g. `basin:run:<id>:blob:`. */
+  /** Key prefix of this space, e.g. `basin:run:<id>:in:` (see runKeys). */
   readonly prefix: string;
   /** Expiry of every blob written, a backstop for runs that die without cleaning up. */
   readonly ttlMs: number;

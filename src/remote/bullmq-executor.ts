@@ -36,8 +36,8 @@ interface Pending {
  * on the same Redis may take. Planning, keys, the LMDB store and the UI stay here.
  *
  * Inputs go to Redis once per run and digest (refcounted, deleted when no pending job needs them);
- * outputs come back the same way, are verified here (digest of every frame, and again by the
- * scheduler's encoding before the commit) and deleted from Redis once read. A worker that dies
+ * outputs come back under their job's own prefix, are verified here (digest of every frame, and
+ * again by the scheduler's encoding before the commit) and deleted from Redis once read. A worker that dies
  * mid-stage loses its BullMQ lock and the job is retried by another (BullMQ's stalled-job check).
  * If Redis goes away, every pending task fails with ExecutorUnavailable: nothing stored is lost,
  * and the next run reuses it.

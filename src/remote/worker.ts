@@ -15,7 +15,7 @@ import { StageAborted, StageFailure } from '../stages/failure.js';
 import { stageKinds, stageOf } from '../stages/registry.js';
 import type { InputNode, Progress, StageResult } from '../stages/types.js';
 import type { JsonValue } from '../util/json.js';
-import { getBlob, putBlob, type BlobSpace } from './blobs.js';
+import { BlobError, getBlob, putBlob, type BlobSpace } from './blobs.js';
 import { encodeFailure, PROTOCOL, QUEUE, runKeys, type JobData, type JobFailure, type JobNotice, type JobResult } from './protocol.js';
 import { connectRedis, redactMessage, type RedisTarget } from './redis.js';
 
@@ -230,6 +230,7 @@ export class RemoteWorker {
   #failure(e: unknown, aborted: boolean): Omit<JobFailure, 'basin'> {
     const worker = this.name;
     if (e instanceof Refused) return { category: 'refused', worker, message: e.message };
+    if (e instanceof BlobError) return { category: 'refused', worker, message: e.message };
     if (e instanceof StageAborted || aborted) return { category: 'aborted', worker, message: 'the run ended' };
     if (e instanceof StageFailure) return { category: 'stage', worker, message: e.message, ...(e.details === undefined ? {} : { details: e.details }) };
     const err = e instanceof Error ? e : new Error(String(e));
