@@ -3,17 +3,17 @@ import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { canonicalJson } from '../fingerprint/canonical.js';
-import { decodeArtifact, encodeOutputs } from '../fingerprint/artifact-codec.js';
+import { encodeOutputs } from '../fingerprint/artifact-codec.js';
 import { FileHashMemo, hashFiles } from '../fingerprint/files.js';
 import type { Digest } from '../fingerprint/ids.js';
 import { nodeKey } from '../fingerprint/key.js';
 import { BACKEND_CHOICES, backendAvailable, type BackendChoice, type BackendName } from '../ml/backend.js';
-import type { TaskHooks } from '../run/executor.js';
-import { InternalStageError, WorkerPool } from '../run/pool.js';
-import type { Outputs } from '../stages/artifact.js';
+import type { Task, TaskHooks } from '../run/executor.js';
+import { LocalExecutor, type PayloadSource } from '../run/local-executor.js';
+import { InternalStageError } from '../run/pool.js';
 import { StageAborted, StageFailure } from '../stages/failure.js';
 import { stageKinds, stageOf } from '../stages/registry.js';
-import type { InputNode, Progress, StageResult } from '../stages/types.js';
+import type { Progress } from '../stages/types.js';
 import type { JsonValue } from '../util/json.js';
 import { BlobError, getBlob, putBlob, type BlobSpace } from './blobs.js';
 import { encodeFailure, PROTOCOL, QUEUE, runKeys, type JobData, type JobFailure, type JobNotice, type JobResult } from './protocol.js';
@@ -59,7 +59,7 @@ class Refused extends Error {}
  */
 export class RemoteWorker {
   readonly name: string;
-  readonly #pool: WorkerPool;
+  readonly #executor: LocalExecutor;
   readonly #cache = new FrameCache();
   readonly #memo = new FileHashMemo();
   #worker: Worker | undefined;
@@ -69,7 +69,10 @@ export class RemoteWorker {
 
   constructor(private readonly o: RemoteWorkerOptions) {
     this.name = o.name ?? `${hostname()}:${process.pid}`;
-    this.#pool = new WorkerPool(o.jobs);
+    // Its own source is never used: every job reads from its run's key space (see #source).
+    this.#executor = new LocalExecutor(() => {
+      throw new Error('internal error: a worker task without a payload source');
+    }, o.jobs);
     this.#cache.budget = o.cacheBytes;
   }
 
@@ -95,7 +98,7 @@ export class RemoteWorker {
   /** Stops taking jobs; waits for running ones to finish unless `force`. */
   async close(force = false): Promise<void> {
     await this.#worker?.close(force);
-    await this.#pool.close();
+    await this.#executor.close();
     // Connections handed to BullMQ are the caller's to close.
     this.#blocking?.disconnect();
     this.#redis?.disconnect();
@@ -124,18 +127,14 @@ export class RemoteWorker {
       this.#check(d);
       await notify.send({ t: 'placed', w: this.name });
       this.o.log(`run     ${label}`);
-      const stage = stageOf(d.kind);
-      const inputs = stage.loadsInputs ? await this.#inputs(d, { redis, prefix: keys.inputs, ttlMs: BLOB_TTL_MS }) : {};
+      await this.#checkFiles(d);
       const hooks: TaskHooks = {
         signal: controller.signal,
         progress: (p) => notify.progress(p),
         log: (line, level) => notify.send({ t: 'log', w: this.name, line, ...(level ? { level } : {}) }),
       };
-      const workdir = this.o.workdir ?? d.workdir;
-      const result: StageResult =
-        stage.placement === 'pool'
-          ? await this.#pool.run({ kind: d.kind, nodeId: d.nodeId, params: d.params, inputs, workdir, runtime: d.fingerprint.runtime }, hooks)
-          : await stage.run({ nodeId: d.nodeId, params: d.params, inputs, workdir, runtime: d.fingerprint.runtime, ...hooks });
+      const task: Task = { ...d, runtime: d.fingerprint.runtime, workdir: this.o.workdir ?? d.workdir };
+      const result = await this.#executor.execute(task, hooks, this.#source({ redis, prefix: keys.inputs, ttlMs: BLOB_TTL_MS }));
       await notify.flush();
       // A run that ended meanwhile (interrupted, or its coordinator died) gets nothing uploaded.
       if (controller.signal.aborted || (await redis.exists(keys.alive)) === 0) throw new StageAborted();
@@ -191,27 +190,18 @@ export class RemoteWorker {
     if (nodeKey(d.fingerprint) !== d.key) throw new Refused('its key does not match its fingerprint: a different basin version made it');
   }
 
-  async #inputs(d: JobData, space: BlobSpace): Promise<Record<string, InputNode[]>> {
-    await this.#checkFiles(d);
-    const loaded: Record<string, InputNode[]> = {};
-    for (const [name, nodes] of Object.entries(d.inputs)) {
-      loaded[name] = [];
-      for (const n of nodes) {
-        const outputs: Record<string, Outputs[string]> = {};
-        for (const [out, ref] of Object.entries(n.outputs)) {
-          let bytes = this.#cache.get(ref.digest);
-          if (!bytes) {
-            bytes = await getBlob(space, ref.digest); // verified against the digest
-            if (!bytes) throw new Refused(`input "${out}" of ${n.nodeId} (${ref.digest}) is not in Redis: the run ended or Redis lost it`);
-            this.#cache.put(ref.digest, bytes);
-          }
-          // A copy: the pool moves array buffers to its thread (detaching them here); the cached bytes stay.
-          outputs[out] = decodeArtifact(ref, bytes.slice());
-        }
-        loaded[name].push({ nodeId: n.nodeId, matrix: n.matrix, outputs });
+  /** Inputs from this worker's cache, else from the run's key space in Redis (verified there). */
+  #source(space: BlobSpace): PayloadSource {
+    return async (ref, output, nodeId) => {
+      let bytes = this.#cache.get(ref.digest);
+      if (!bytes) {
+        bytes = await getBlob(space, ref.digest);
+        if (!bytes) throw new Refused(`input "${output}" of ${nodeId} (${ref.digest}) is not in Redis: the run ended or Redis lost it`);
+        this.#cache.put(ref.digest, bytes);
       }
-    }
-    return loaded;
+      // A copy: the pool moves array buffers to its thread (detaching them here); the cached bytes stay.
+      return bytes.slice();
+    };
   }
 
   /** Workspace files in the key must be here, with the same content (a shared filesystem). */

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { encodeOutputs } from '../../src/fingerprint/artifact-codec.js';
@@ -188,6 +191,15 @@ stages:
     const ok = new RunOutcome(await collect(remoteRun(ws, redis.url)));
     assert.equal(ok.code, 0, ok.result.stderr);
     await trusting.stop();
+
+    // A worker whose --workdir lacks a dep of the key refuses, even for a stage that loads no inputs.
+    ws.write('in.txt', 'data\n').write('basin.yaml', 'version: 1\nname: shell\nstages:\n  hello: { kind: command, with: { run: "cat in.txt", deps: [in.txt] } }\n');
+    const elsewhere = startWorker(ws.dir, '--redis', redis.url, '--name', 'elsewhere', '--allow-shell', '--workdir', mkdtempSync(join(tmpdir(), 'basin-empty-')));
+    await elsewhere.waitFor('taking jobs');
+    const missing = new RunOutcome(await collect(remoteRun(ws, redis.url)));
+    assert.equal(missing.code, 1);
+    assert.match(JSON.stringify(missing.events.find((e) => e.type === 'node-failed')), /worker elsewhere refused the job: workspace file \\"in.txt\\" is missing under/);
+    await elsewhere.stop();
     await redis.stop();
   });
 

@@ -84,7 +84,10 @@ export function startBasin(cwd: string, argv: readonly string[]): WorkerProcess 
   const waiters: { text: string; resolve: () => void }[] = [];
   const onData = (d: Buffer) => {
     text += d.toString();
-    for (const w of waiters.splice(0)) (text.includes(w.text) ? w.resolve : () => waiters.push(w))();
+    for (const w of waiters.filter((x) => text.includes(x.text))) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
   };
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);

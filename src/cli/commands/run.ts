@@ -4,7 +4,7 @@ import { fileHashMemo } from '../../fingerprint/files.js';
 import { makeOwner } from '../../store/lease.js';
 import type { RunEvent } from '../../run/events.js';
 import type { Executor } from '../../run/executor.js';
-import { LocalExecutor } from '../../run/local-executor.js';
+import { LocalExecutor, storeSource } from '../../run/local-executor.js';
 import { numericFacts } from '../../ml/backend.js';
 import { stageOf } from '../../stages/registry.js';
 import { runPipeline } from '../../run/scheduler.js';
@@ -99,7 +99,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   };
   let executor: Executor;
   try {
-    executor = redis ? await (await import('../../remote/bullmq-executor.js')).BullmqExecutor.open(store, redis) : new LocalExecutor(store, jobs);
+    executor = redis ? await (await import('../../remote/bullmq-executor.js')).BullmqExecutor.open(store, redis) : new LocalExecutor(storeSource(store), jobs);
   } catch (e) {
     await reporter.close();
     await publisher.close();
